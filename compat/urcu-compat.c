@@ -1,0 +1,985 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * urcu-compat.c - the whole implementation, compiled once per flavor.
+ *
+ * The flavor is the liburcu header included before this file, or the one
+ * named by URCU_COMPAT_FLAVOR_{MB,SIGNAL,QSBR,BP} (default: <urcu.h>).
+ *
+ * Design, in the order of this file:
+ *  1. Checks shared by every barrier: read-side critical section and
+ *     call_rcu worker (-EDEADLK), fork() child without its workers
+ *     (-ESRCH), QSBR offline while waiting.
+ *  2. Emulation (liburcu 0.7, or forced): every known worker has a record
+ *     with two preallocated rcu_heads. A barrier is a sequence number
+ *     (odd while one is in flight) and a count of rendezvous callbacks
+ *     still to run; callers that arrive while one is in flight wait for
+ *     the next complete one and share it. Freed workers are drained by a
+ *     marker that follows their callbacks wherever liburcu moves them.
+ *     Only the 0.7 call_rcu API is used here.
+ *  3. Native (0.8+): liburcu's own rcu_barrier(); a bounded barrier runs
+ *     it in one helper thread shared by all callers.
+ *  4. Worker stop with exactly one join, whatever the release does.
+ *  5. Fork hooks, exit barriers, constructor and destructor.
+ */
+#define _GNU_SOURCE
+#define _LGPL_SOURCE
+
+#if defined(_URCU_H) || defined(_URCU_QSBR_H) || defined(_URCU_BP_H) || \
+	defined(_URCU_MEMB_H) || defined(_URCU_MB_H) || defined(_URCU_SIGNAL_H)
+/* The including file chose the flavor. */
+#elif defined(URCU_COMPAT_FLAVOR_QSBR)
+#include <urcu-qsbr.h>
+#elif defined(URCU_COMPAT_FLAVOR_BP)
+#include <urcu-bp.h>
+#elif defined(URCU_COMPAT_FLAVOR_SIGNAL)
+#define RCU_SIGNAL
+#include <urcu.h>
+#elif defined(URCU_COMPAT_FLAVOR_MB)
+#define RCU_MB
+#include <urcu.h>
+#else
+#include <urcu.h>
+#endif
+
+#define URCU_COMPAT_BUILDING_LIBRARY
+#include "urcu-compat.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu/list.h>
+
+#define API __attribute__((visibility("default")))
+
+/* liburcu 0.8+ headers: rcu_barrier() exists and call_rcu_data_free() may join. */
+#if defined(rcu_barrier) || defined(_URCU_WFCQUEUE_H)
+#define RELEASE_08_OR_LATER 1
+#else
+#define RELEASE_08_OR_LATER 0
+#endif
+
+/* Wait bound of the one-time probe of whether call_rcu_data_free() joins. */
+#define JOIN_PROBE_MS		250
+/* How long a worker stop waits for the worker to leave before it warns. */
+#define STOP_WAIT_MS		10000
+
+static pthread_condattr_t monotonic_attr;
+static long ncpus;	/* what liburcu sizes its per-CPU array with */
+
+static void init_cond(pthread_cond_t *cond)
+{
+	pthread_cond_init(cond, &monotonic_attr);
+}
+
+static void deadline_in(struct timespec *ts, unsigned int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Wait on cond; return ETIMEDOUT once deadline (if any) has passed. */
+static int wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex,
+		      const struct timespec *deadline)
+{
+	if (!deadline) {
+		pthread_cond_wait(cond, mutex);
+		return 0;
+	}
+	return pthread_cond_timedwait(cond, mutex, deadline);
+}
+
+static void warn_once(int *warned, const char *msg)
+{
+	if (!uatomic_xchg(warned, 1))
+		fprintf(stderr, "[error] urcu-compat: %s\n", msg);
+}
+
+/* ---------------------------------------------------------------- */
+/* 1. Checks shared by every barrier                                  */
+/* ---------------------------------------------------------------- */
+
+/* Read side active; for QSBR, "online". */
+static int reader_active(void)
+{
+#if defined(rcu_read_ongoing)
+	return rcu_read_ongoing();
+#elif URCU_COMPAT_IS_QSBR
+	return URCU_TLS(rcu_reader).ctr != 0;
+#elif defined(_URCU_BP_H)
+	return URCU_TLS(rcu_reader) &&
+		(URCU_TLS(rcu_reader)->ctr & RCU_GP_CTR_NEST_MASK);
+#else
+	return (URCU_TLS(rcu_reader).ctr & RCU_GP_CTR_NEST_MASK) != 0;
+#endif
+}
+
+/* The worker sets its own thread's call_rcu data to itself. */
+static int in_call_rcu_worker(void)
+{
+	struct call_rcu_data *crdp = get_thread_call_rcu_data();
+
+	return crdp && pthread_equal(get_call_rcu_thread(crdp), pthread_self());
+}
+
+/*
+ * In a fork() child, the workers' threads are gone until
+ * call_rcu_after_fork_child() brings them back.
+ */
+static int workers_lost_in_child;
+static int have_workers(void);
+
+static int barrier_misuse(void)
+{
+	if (in_call_rcu_worker())
+		return -EDEADLK;
+	if (!URCU_COMPAT_IS_QSBR && reader_active())
+		return -EDEADLK;
+	if (CMM_LOAD_SHARED(workers_lost_in_child) && have_workers())
+		return -ESRCH;
+	return 0;
+}
+
+/* QSBR: an online caller goes offline while it waits. */
+static int go_offline(void)
+{
+	if (URCU_COMPAT_IS_QSBR && reader_active()) {
+		rcu_thread_offline();
+		return 1;
+	}
+	return 0;
+}
+
+static void come_back(int was_online)
+{
+	if (was_online)
+		rcu_thread_online();
+}
+
+/* ---------------------------------------------------------------- */
+/* 2. Emulation                                                       */
+/* ---------------------------------------------------------------- */
+#if !URCU_COMPAT_NATIVE_BARRIER
+
+struct worker {
+	struct cds_list_head node;
+	struct call_rcu_data *crdp;	/* NULL once liburcu has freed it */
+	struct rcu_head barrier_head;	/* rendezvous of the barrier in flight */
+	struct rcu_head drain_head;	/* follows the callbacks of a freed worker */
+	void *freeing;			/* set by the free in progress */
+	unsigned char owned;		/* created through the header */
+	unsigned char seen;		/* per-CPU worker in the current scan */
+	unsigned char barrier_pending;
+	unsigned char drain_pending;
+	unsigned char dying;		/* being freed: no more rendezvous */
+	unsigned char drain_waited;	/* the barrier in flight counts the drain */
+};
+
+static pthread_mutex_t emul_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t emul_done;
+static CDS_LIST_HEAD(workers);
+static unsigned long barrier_seq;	/* odd while a barrier is in flight */
+static unsigned long outstanding;	/* its rendezvous still to run, +1 */
+static struct worker default_worker;	/* static: never freed */
+static struct call_rcu_data *default_crdp;
+API int URCU_COMPAT_SYM(default_seen);
+
+static int seq_before(unsigned long a, unsigned long b)
+{
+	return (long)(a - b) < 0;
+}
+
+static int have_workers(void)
+{
+	return !cds_list_empty(&workers) ||
+		CMM_LOAD_SHARED(URCU_COMPAT_SYM(default_seen));
+}
+
+static struct worker *find_worker(struct call_rcu_data *crdp)
+{
+	struct worker *w;
+
+	cds_list_for_each_entry(w, &workers, node)
+		if (w->crdp == crdp && !w->dying)
+			return w;
+	return NULL;
+}
+
+static struct worker *new_worker(struct call_rcu_data *crdp, int owned)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->crdp = crdp;
+	w->owned = owned;
+	cds_list_add_tail(&w->node, &workers);
+	return w;
+}
+
+/* Free a record nobody can reach any more. Under emul_lock. */
+static void release_worker(struct worker *w)
+{
+	if (w == &default_worker || !w->dying || w->crdp ||
+	    w->barrier_pending || w->drain_pending)
+		return;
+	cds_list_del(&w->node);
+	free(w);
+}
+
+/* Queue head on that worker: the 0.7 way, through the thread's worker. */
+static void enqueue_on(struct call_rcu_data *crdp, struct rcu_head *head,
+		       void (*func)(struct rcu_head *head))
+{
+	struct call_rcu_data *saved = get_thread_call_rcu_data();
+
+	set_thread_call_rcu_data(crdp);
+	call_rcu(head, func);
+	set_thread_call_rcu_data(saved);
+}
+
+/* One rendezvous done. Under emul_lock. */
+static void finish_one(void)
+{
+	if (--outstanding == 0) {
+		barrier_seq++;
+		pthread_cond_broadcast(&emul_done);
+	}
+}
+
+static void barrier_cb(struct rcu_head *head)
+{
+	struct worker *w = caa_container_of(head, struct worker, barrier_head);
+
+	pthread_mutex_lock(&emul_lock);
+	w->barrier_pending = 0;
+	finish_one();
+	release_worker(w);
+	pthread_mutex_unlock(&emul_lock);
+}
+
+static void drain_cb(struct rcu_head *head)
+{
+	struct worker *w = caa_container_of(head, struct worker, drain_head);
+
+	pthread_mutex_lock(&emul_lock);
+	w->drain_pending = 0;
+	if (w->drain_waited) {
+		w->drain_waited = 0;
+		finish_one();
+	}
+	release_worker(w);
+	pthread_mutex_unlock(&emul_lock);
+}
+
+/*
+ * Give every current per-CPU worker a record (the only allocation a
+ * barrier can make, once per new worker). Under emul_lock and the RCU
+ * read lock that keeps the per-CPU workers alive.
+ */
+static int scan_cpu_workers(void)
+{
+	struct call_rcu_data *crdp;
+	struct worker *w;
+	long cpu;
+
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		crdp = get_cpu_call_rcu_data((int)cpu);
+		if (!crdp || crdp == default_crdp)
+			continue;
+		w = find_worker(crdp);
+		if (!w)
+			w = new_worker(crdp, 0);
+		if (!w)
+			return -ENOMEM;
+		w->seen = 1;
+	}
+	return 0;
+}
+
+/* Start a barrier: one rendezvous per worker. Under emul_lock. */
+static int start_barrier(void)
+{
+	struct worker *w, *tmp;
+	int ret;
+
+	rcu_read_lock();
+	ret = scan_cpu_workers();
+	if (ret)
+		goto out;
+	barrier_seq++;
+	outstanding = 1;
+	cds_list_for_each_entry(w, &workers, node) {
+		if (w->dying) {
+			if (w->drain_pending) {
+				w->drain_waited = 1;
+				outstanding++;
+			}
+		} else if (w->owned || w->seen) {
+			w->barrier_pending = 1;
+			outstanding++;
+			enqueue_on(w->crdp, &w->barrier_head, barrier_cb);
+		}
+	}
+	if (default_crdp) {
+		default_worker.barrier_pending = 1;
+		outstanding++;
+		enqueue_on(default_crdp, &default_worker.barrier_head, barrier_cb);
+	}
+out:
+	rcu_read_unlock();
+	/* Forget per-CPU workers that are gone. */
+	cds_list_for_each_entry_safe(w, tmp, &workers, node) {
+		if (!w->owned && !w->seen && !w->dying && !w->barrier_pending) {
+			cds_list_del(&w->node);
+			free(w);
+		} else {
+			w->seen = 0;
+		}
+	}
+	if (!ret)
+		finish_one();
+	return ret;
+}
+
+static int do_barrier(const struct timespec *deadline)
+{
+	unsigned long target;
+	int ret = 0, was_online, rc;
+
+	pthread_mutex_lock(&emul_lock);
+	/* The next barrier that starts after this call is ours. */
+	target = (barrier_seq + 3) & ~1UL;
+	while (seq_before(barrier_seq, target)) {
+		if (!(barrier_seq & 1)) {
+			ret = start_barrier();
+			if (ret)
+				break;
+			continue;
+		}
+		was_online = go_offline();
+		rc = wait_until(&emul_done, &emul_lock, deadline);
+		come_back(was_online);
+		if (rc == ETIMEDOUT && seq_before(barrier_seq, target)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&emul_lock);
+	return ret;
+}
+
+/* Record the default worker, which exists once liburcu handed it out. */
+static void note_default(struct call_rcu_data *crdp)
+{
+	if (!crdp)
+		return;
+	pthread_mutex_lock(&emul_lock);
+	default_crdp = crdp;
+	default_worker.crdp = crdp;
+	pthread_mutex_unlock(&emul_lock);
+	CMM_STORE_SHARED(URCU_COMPAT_SYM(default_seen), 1);
+}
+
+/* Is crdp a per-CPU worker? Under the RCU read lock. */
+static int is_cpu_worker(struct call_rcu_data *crdp)
+{
+	long cpu;
+
+	for (cpu = 0; cpu < ncpus; cpu++)
+		if (get_cpu_call_rcu_data((int)cpu) == crdp)
+			return 1;
+	return 0;
+}
+
+/*
+ * call_rcu() from a thread with neither its own nor a per-CPU worker
+ * goes to the default worker, creating it: note it.
+ */
+API void URCU_COMPAT_SYM(note_call_rcu)(void)
+{
+	struct call_rcu_data *crdp = NULL;
+	int cpu;
+
+	if (get_thread_call_rcu_data())
+		return;
+	cpu = sched_getcpu();
+	rcu_read_lock();
+	if (cpu >= 0 && cpu < ncpus)
+		crdp = get_cpu_call_rcu_data(cpu);
+	rcu_read_unlock();
+	if (!crdp)
+		note_default(get_default_call_rcu_data());
+}
+
+API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
+{
+	struct call_rcu_data *crdp = get_default_call_rcu_data();
+
+	note_default(crdp);
+	return crdp;
+}
+
+API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
+{
+	struct call_rcu_data *crdp;
+	int dflt;
+
+	rcu_read_lock();
+	crdp = get_call_rcu_data();
+	dflt = crdp != get_thread_call_rcu_data() && !is_cpu_worker(crdp);
+	rcu_read_unlock();
+	if (dflt)
+		note_default(crdp);
+	return crdp;
+}
+
+API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
+								int cpu_affinity)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->owned = 1;
+	w->crdp = create_call_rcu_data(flags, cpu_affinity);
+	if (!w->crdp) {
+		free(w);
+		return NULL;
+	}
+	pthread_mutex_lock(&emul_lock);
+	cds_list_add_tail(&w->node, &workers);
+	pthread_mutex_unlock(&emul_lock);
+	return w->crdp;
+}
+
+/*
+ * Mark a worker as being freed and queue its drain marker behind its
+ * callbacks. Under emul_lock (and the RCU read lock for per-CPU ones).
+ */
+static void start_drain(struct call_rcu_data *crdp, void *token)
+{
+	struct worker *w = find_worker(crdp);
+
+	if (!w)
+		w = new_worker(crdp, 0);
+	if (!w) {
+		/* Cannot follow it: cover the default worker instead. */
+		w = &default_worker;
+		w->freeing = token;
+		return;
+	}
+	w->dying = 1;
+	w->freeing = token;
+	w->drain_pending = 1;
+	enqueue_on(crdp, &w->drain_head, drain_cb);
+}
+
+/*
+ * After liburcu freed the workers marked with token: their records lose
+ * the pointer; a drain marker that did not run on its own worker was
+ * moved to the default worker, which therefore exists.
+ */
+static void end_drain(void *token)
+{
+	struct worker *w, *tmp;
+	int moved = 0;
+
+	pthread_mutex_lock(&emul_lock);
+	if (default_worker.freeing == token) {
+		default_worker.freeing = NULL;
+		moved = 1;
+	}
+	cds_list_for_each_entry_safe(w, tmp, &workers, node) {
+		if (w->freeing != token)
+			continue;
+		w->freeing = NULL;
+		w->crdp = NULL;
+		moved |= w->drain_pending;
+		release_worker(w);
+	}
+	pthread_mutex_unlock(&emul_lock);
+	if (moved && !default_crdp)
+		note_default(get_default_call_rcu_data());
+}
+
+static void emul_call_rcu_data_free(struct call_rcu_data *crdp)
+{
+	int token;
+
+	if (!crdp || crdp == default_crdp) {
+		call_rcu_data_free(crdp);
+		return;
+	}
+	pthread_mutex_lock(&emul_lock);
+	start_drain(crdp, &token);
+	pthread_mutex_unlock(&emul_lock);
+	call_rcu_data_free(crdp);
+	end_drain(&token);
+}
+
+API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
+{
+	emul_call_rcu_data_free(crdp);
+}
+
+API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
+{
+	struct call_rcu_data *crdp;
+	int token;
+	long cpu;
+
+	pthread_mutex_lock(&emul_lock);
+	rcu_read_lock();
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		crdp = get_cpu_call_rcu_data((int)cpu);
+		if (crdp && crdp != default_crdp)
+			start_drain(crdp, &token);
+	}
+	rcu_read_unlock();
+	pthread_mutex_unlock(&emul_lock);
+	free_all_cpu_call_rcu_data();
+	end_drain(&token);
+}
+
+static int is_default(struct call_rcu_data *crdp)
+{
+	return crdp == default_crdp;
+}
+
+#define free_worker emul_call_rcu_data_free
+
+static void emul_prepare_fork(void)
+{
+	pthread_mutex_lock(&emul_lock);
+}
+
+static void emul_parent_fork(void)
+{
+	pthread_mutex_unlock(&emul_lock);
+}
+
+/*
+ * fork() child: no worker thread exists; the records keep their
+ * rendezvous until call_rcu_after_fork_child() moves them to the new
+ * default worker, where they run.
+ */
+static void emul_child_fork(void)
+{
+	pthread_mutex_init(&emul_lock, NULL);
+	init_cond(&emul_done);
+}
+
+/* After liburcu's call_rcu_after_fork_child(): only a new default is left. */
+static void emul_after_fork_child(void)
+{
+	struct worker *w, *tmp;
+	int had = have_workers();
+
+	pthread_mutex_lock(&emul_lock);
+	cds_list_for_each_entry_safe(w, tmp, &workers, node) {
+		w->dying = 1;
+		w->crdp = NULL;
+		release_worker(w);
+	}
+	default_crdp = NULL;
+	pthread_mutex_unlock(&emul_lock);
+	if (had)
+		note_default(get_default_call_rcu_data());
+}
+
+#else /* URCU_COMPAT_NATIVE_BARRIER */
+/* ---------------------------------------------------------------- */
+/* 3. Native barrier                                                  */
+/* ---------------------------------------------------------------- */
+
+/*
+ * A bounded barrier runs liburcu's barrier in one helper thread, so that
+ * its caller can stop waiting. Callers share the helper: each asks for a
+ * barrier that starts after its call, and one run serves them all.
+ */
+static pthread_mutex_t runner_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t runner_wake, runner_done;
+static pthread_t runner_tid;
+static int runner_started, runner_stop, runner_busy;
+static unsigned long runner_req, runner_served;
+
+static int seq_before(unsigned long a, unsigned long b)
+{
+	return (long)(a - b) < 0;
+}
+
+static int have_workers(void)
+{
+	return 1;	/* liburcu's own list cannot be seen */
+}
+
+static void *runner(void *arg)
+{
+	unsigned long gen;
+
+	(void)arg;
+	pthread_mutex_lock(&runner_lock);
+	while (!runner_stop) {
+		if (!seq_before(runner_served, runner_req)) {
+			pthread_cond_wait(&runner_wake, &runner_lock);
+			continue;
+		}
+		gen = runner_req;
+		runner_busy = 1;
+		pthread_mutex_unlock(&runner_lock);
+		rcu_barrier();
+		pthread_mutex_lock(&runner_lock);
+		runner_busy = 0;
+		runner_served = gen;
+		pthread_cond_broadcast(&runner_done);
+	}
+	pthread_mutex_unlock(&runner_lock);
+	return NULL;
+}
+
+static int do_barrier(const struct timespec *deadline)
+{
+	unsigned long target;
+	int ret = 0, was_online, rc;
+
+	if (!deadline) {
+		rcu_barrier();
+		return 0;
+	}
+	pthread_mutex_lock(&runner_lock);
+	if (!runner_started) {
+		rc = pthread_create(&runner_tid, NULL, runner, NULL);
+		if (rc) {
+			pthread_mutex_unlock(&runner_lock);
+			return -rc;
+		}
+		runner_started = 1;
+	}
+	/* A run in progress may have started before this call: ask for one more. */
+	target = ++runner_req;
+	pthread_cond_signal(&runner_wake);
+	while (seq_before(runner_served, target)) {
+		was_online = go_offline();
+		rc = wait_until(&runner_done, &runner_lock, deadline);
+		come_back(was_online);
+		if (rc == ETIMEDOUT && seq_before(runner_served, target)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&runner_lock);
+	return ret;
+}
+
+static void stop_runner(void)
+{
+	int join;
+
+	pthread_mutex_lock(&runner_lock);
+	runner_stop = 1;
+	pthread_cond_signal(&runner_wake);
+	/* A run stuck behind a blocked callback is left behind. */
+	join = runner_started && !runner_busy;
+	pthread_mutex_unlock(&runner_lock);
+	if (join) {
+		pthread_join(runner_tid, NULL);
+		runner_started = 0;
+	}
+}
+
+static int is_default(struct call_rcu_data *crdp)
+{
+	(void)crdp;
+	return 0;	/* liburcu ignores it, and the stop below waits bounded */
+}
+
+#define free_worker call_rcu_data_free
+
+static void emul_prepare_fork(void)
+{
+	pthread_mutex_lock(&runner_lock);
+}
+
+static void emul_parent_fork(void)
+{
+	pthread_mutex_unlock(&runner_lock);
+}
+
+static void emul_child_fork(void)
+{
+	pthread_mutex_init(&runner_lock, NULL);
+	init_cond(&runner_wake);
+	init_cond(&runner_done);
+	runner_started = runner_busy = runner_stop = 0;
+	runner_req = runner_served = 0;
+}
+
+static void emul_after_fork_child(void)
+{
+}
+
+#endif /* URCU_COMPAT_NATIVE_BARRIER */
+
+/* ---------------------------------------------------------------- */
+/* Barriers                                                           */
+/* ---------------------------------------------------------------- */
+
+API int urcu_compat_barrier(void)
+{
+	int ret = barrier_misuse();
+
+	return ret ? ret : do_barrier(NULL);
+}
+
+API int urcu_compat_barrier_timeout(unsigned int timeout_ms)
+{
+	struct timespec deadline;
+	int ret = barrier_misuse();
+
+	if (ret)
+		return ret;
+	deadline_in(&deadline, timeout_ms);
+	return do_barrier(&deadline);
+}
+
+API int urcu_compat_native_barrier(void)
+{
+	return URCU_COMPAT_NATIVE_BARRIER;
+}
+
+API void URCU_COMPAT_SYM(rcu_barrier)(void)
+{
+	static int warned_reader, warned_worker, warned_child, warned_nomem;
+	int ret = urcu_compat_barrier();
+
+	if (ret == -EDEADLK && in_call_rcu_worker())
+		warn_once(&warned_worker, "rcu_barrier() called from a call_rcu worker thread; not waiting.");
+	else if (ret == -EDEADLK)
+		warn_once(&warned_reader, "rcu_barrier() called from within RCU read-side critical section; not waiting.");
+	else if (ret == -ESRCH)
+		warn_once(&warned_child, "rcu_barrier() in a fork() child without call_rcu_after_fork_child(); not waiting.");
+	else if (ret)
+		warn_once(&warned_nomem, "rcu_barrier() could not track a call_rcu worker (out of memory).");
+}
+
+/* ---------------------------------------------------------------- */
+/* 4. Worker stop: exactly one join                                   */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Some releases join the worker in call_rcu_data_free(), others do not,
+ * behind the same soname. A joining free cannot return before the worker
+ * has exited, so the worker's thread-specific-data destructor runs while
+ * the free is still in progress. Once, a destructor planted in the worker
+ * waits (bounded) for the free to return: if it does, the release does
+ * not join (proven); if not, it is taken as joining, which can at worst
+ * leave a thread unjoined, never join one twice.
+ */
+enum { JOIN_UNKNOWN, JOIN_BY_LIBURCU, JOIN_BY_US };
+static int join_policy = RELEASE_08_OR_LATER ? JOIN_UNKNOWN : JOIN_BY_US;
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t probe_cond;
+static pthread_key_t probe_key;
+
+/* Shared by the freeing thread and the worker's destructor: two references. */
+struct exit_probe {
+	struct rcu_head head;
+	struct call_rcu_data *crdp;
+	int refs, planted, in_free, exited, free_returned_first;
+};
+
+static void put_probe(struct exit_probe *p)	/* under probe_lock */
+{
+	if (--p->refs == 0)
+		free(p);
+}
+
+static void probe_destructor(void *arg)
+{
+	struct exit_probe *p = arg;
+	struct timespec deadline;
+
+	pthread_mutex_lock(&probe_lock);
+	deadline_in(&deadline, JOIN_PROBE_MS);
+	while (p->in_free &&
+	       pthread_cond_timedwait(&probe_cond, &probe_lock, &deadline) != ETIMEDOUT)
+		;
+	p->free_returned_first = !p->in_free;
+	p->exited = 1;
+	pthread_cond_broadcast(&probe_cond);
+	put_probe(p);
+	pthread_mutex_unlock(&probe_lock);
+}
+
+static void plant_probe(struct rcu_head *head)
+{
+	struct exit_probe *p = caa_container_of(head, struct exit_probe, head);
+	int mine = get_thread_call_rcu_data() == p->crdp &&
+		pthread_setspecific(probe_key, p) == 0;
+
+	pthread_mutex_lock(&probe_lock);
+	p->planted = mine ? 1 : -1;
+	if (!mine)
+		put_probe(p);
+	pthread_cond_broadcast(&probe_cond);
+	pthread_mutex_unlock(&probe_lock);
+}
+
+/* Free crdp with the probe; returns 1 when this library must join. */
+static int free_with_probe(struct call_rcu_data *crdp)
+{
+	struct exit_probe *p = calloc(1, sizeof(*p));
+	struct call_rcu_data *saved = get_thread_call_rcu_data();
+	struct timespec deadline;
+	int join = 0;
+
+	if (!p) {
+		/* Cannot tell: never risk a second join. */
+		free_worker(crdp);
+		return 0;
+	}
+	p->crdp = crdp;
+	p->refs = 2;
+	set_thread_call_rcu_data(crdp);
+	call_rcu(&p->head, plant_probe);
+	set_thread_call_rcu_data(saved);
+	pthread_mutex_lock(&probe_lock);
+	while (!p->planted)
+		pthread_cond_wait(&probe_cond, &probe_lock);
+	p->in_free = 1;
+	pthread_mutex_unlock(&probe_lock);
+
+	free_worker(crdp);
+
+	pthread_mutex_lock(&probe_lock);
+	p->in_free = 0;
+	pthread_cond_broadcast(&probe_cond);
+	deadline_in(&deadline, STOP_WAIT_MS);
+	while (p->planted > 0 && !p->exited &&
+	       pthread_cond_timedwait(&probe_cond, &probe_lock, &deadline) != ETIMEDOUT)
+		;
+	if (p->exited) {
+		join = p->free_returned_first;
+		uatomic_set(&join_policy, join ? JOIN_BY_US : JOIN_BY_LIBURCU);
+	}
+	/* else: not stopped (the default worker, or not a worker at all). */
+	put_probe(p);
+	pthread_mutex_unlock(&probe_lock);
+	return join;
+}
+
+API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
+{
+	pthread_t tid;
+	int join, was_online;
+
+	if (!crdp || is_default(crdp))
+		return;
+	tid = get_call_rcu_thread(crdp);
+	was_online = go_offline();
+	switch (uatomic_read(&join_policy)) {
+	case JOIN_UNKNOWN:
+		join = free_with_probe(crdp);
+		break;
+	case JOIN_BY_US:
+		free_worker(crdp);
+		join = 1;
+		break;
+	default:
+		free_worker(crdp);
+		join = 0;
+		break;
+	}
+	if (join)
+		pthread_join(tid, NULL);
+	come_back(was_online);
+}
+
+/* ---------------------------------------------------------------- */
+/* 5. Fork hooks, exit barriers, constructor, destructor              */
+/* ---------------------------------------------------------------- */
+
+API void URCU_COMPAT_SYM(wrap_call_rcu_before_fork)(void)
+{
+	call_rcu_before_fork();
+}
+
+API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void)
+{
+	call_rcu_after_fork_parent();
+}
+
+API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void)
+{
+	call_rcu_after_fork_child();
+	emul_after_fork_child();
+	CMM_STORE_SHARED(workers_lost_in_child, 0);
+}
+
+static void atfork_prepare(void)
+{
+	emul_prepare_fork();
+	pthread_mutex_lock(&probe_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&probe_lock);
+	emul_parent_fork();
+}
+
+static void atfork_child(void)
+{
+	pthread_mutex_init(&probe_lock, NULL);
+	init_cond(&probe_cond);
+	emul_child_fork();
+	CMM_STORE_SHARED(workers_lost_in_child, 1);
+}
+
+static unsigned int exit_count = 1, exit_timeout_ms = 1000;
+
+API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms)
+{
+	uatomic_set(&exit_count, count);
+	uatomic_set(&exit_timeout_ms, timeout_ms);
+}
+
+static void __attribute__((constructor)) urcu_compat_init(void)
+{
+	ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	pthread_condattr_init(&monotonic_attr);
+	pthread_condattr_setclock(&monotonic_attr, CLOCK_MONOTONIC);
+	init_cond(&probe_cond);
+#if URCU_COMPAT_NATIVE_BARRIER
+	init_cond(&runner_wake);
+	init_cond(&runner_done);
+#else
+	init_cond(&emul_done);
+#endif
+	pthread_key_create(&probe_key, probe_destructor);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void __attribute__((destructor)) urcu_compat_exit(void)
+{
+	unsigned int i, count = uatomic_read(&exit_count);
+	unsigned int timeout_ms = uatomic_read(&exit_timeout_ms);
+
+	for (i = 0; i < count; i++)
+		if (urcu_compat_barrier_timeout(timeout_ms))
+			break;
+#if URCU_COMPAT_NATIVE_BARRIER
+	stop_runner();
+#endif
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * urcu-compat.h - rcu_barrier(), bounded barriers, a worker stop that is
+ * right on every liburcu release, and exit-time barriers, for liburcu
+ * 0.7.16 to 0.15 in every flavor.
+ *
+ * Include it after the liburcu flavor header the application uses
+ * (<urcu.h>, RCU_MB or RCU_SIGNAL + <urcu.h>, <urcu-qsbr.h>, <urcu-bp.h>,
+ * or from 0.11 on <urcu/urcu-memb.h> and friends). Without a flavor
+ * header before it, it includes <urcu.h>.
+ *
+ * Everything is worked out from what liburcu's headers define:
+ *   - liburcu 0.8 and newer have rcu_barrier(): it is used untouched, and
+ *     nothing is put in front of call_rcu() or the read side.
+ *   - liburcu 0.7 has none: rcu_barrier() is provided by the library,
+ *     built from one rendezvous callback per call_rcu worker. To know the
+ *     workers, the header routes the call_rcu worker calls (create, free,
+ *     default, fork) through the library; see README.md for what is
+ *     covered.
+ * Define URCU_COMPAT_FORCE_EMULATION to 1 before including this header to
+ * use the 0.7 emulation on any release (it must match the library built
+ * with meson -Dforce_emulation=true, which installs this header with
+ * that default).
+ */
+#ifndef URCU_COMPAT_H
+#define URCU_COMPAT_H
+
+#if !defined(_URCU_H) && !defined(_URCU_QSBR_H) && !defined(_URCU_BP_H) && \
+	!defined(_URCU_MEMB_H) && !defined(_URCU_MB_H) && !defined(_URCU_SIGNAL_H)
+#include <urcu.h>
+#endif
+
+#include <pthread.h>
+
+#define URCU_COMPAT_VERSION_MAJOR	0
+#define URCU_COMPAT_VERSION_MINOR	1
+#define URCU_COMPAT_VERSION_PATCH	0
+
+#ifndef URCU_COMPAT_FORCE_EMULATION
+#define URCU_COMPAT_FORCE_EMULATION 0
+#endif
+
+/*
+ * Flavor: the same test liburcu's own headers make. 0.7 - 0.10 guard
+ * <urcu.h> with _URCU_H and select mb or signal with RCU_MB / RCU_SIGNAL
+ * (0.7.15 - 0.7.17 turn the memb default into mb that way); 0.11+ guard
+ * each flavor header with its own name.
+ */
+#if defined(_URCU_QSBR_H)
+#define URCU_COMPAT_FLAVOR_NAME		"qsbr"
+#define URCU_COMPAT_IS_QSBR		1
+#define URCU_COMPAT_FLAVOR_TAG		qsbr
+#define URCU_COMPAT_PREFIXED_BARRIER	urcu_qsbr_barrier
+#elif defined(_URCU_BP_H)
+#define URCU_COMPAT_FLAVOR_NAME		"bp"
+#define URCU_COMPAT_FLAVOR_TAG		bp
+#define URCU_COMPAT_PREFIXED_BARRIER	urcu_bp_barrier
+#elif defined(_URCU_SIGNAL_H) || defined(RCU_SIGNAL)
+#define URCU_COMPAT_FLAVOR_NAME		"signal"
+#define URCU_COMPAT_FLAVOR_TAG		signal
+#define URCU_COMPAT_PREFIXED_BARRIER	urcu_signal_barrier
+#elif defined(_URCU_MB_H) || defined(RCU_MB)
+#define URCU_COMPAT_FLAVOR_NAME		"mb"
+#define URCU_COMPAT_FLAVOR_TAG		mb
+#define URCU_COMPAT_PREFIXED_BARRIER	urcu_mb_barrier
+#else
+#define URCU_COMPAT_FLAVOR_NAME		"memb"
+#define URCU_COMPAT_FLAVOR_TAG		memb
+#define URCU_COMPAT_PREFIXED_BARRIER	urcu_memb_barrier
+#endif
+#ifndef URCU_COMPAT_IS_QSBR
+#define URCU_COMPAT_IS_QSBR		0
+#endif
+
+/*
+ * Native barrier: the mapping headers of 0.8+ define rcu_barrier; the
+ * prefixed headers of 0.11+ used without the mapping still pull in
+ * <urcu/wfcqueue.h>, which 0.7 does not have.
+ */
+#if URCU_COMPAT_FORCE_EMULATION
+#define URCU_COMPAT_NATIVE_BARRIER	0
+#elif defined(rcu_barrier) || defined(_URCU_WFCQUEUE_H)
+#define URCU_COMPAT_NATIVE_BARRIER	1
+#else
+#define URCU_COMPAT_NATIVE_BARRIER	0
+#endif
+
+/*
+ * Exported names carry the flavor and the mode, so that an application
+ * linked with another flavor's (or mode's) library fails at link time.
+ */
+#define URCU_COMPAT_CAT_(a, b)		a##b
+#define URCU_COMPAT_CAT(a, b)		URCU_COMPAT_CAT_(a, b)
+#if URCU_COMPAT_NATIVE_BARRIER
+#define URCU_COMPAT_PREFIX	URCU_COMPAT_CAT(urcu_compat_, URCU_COMPAT_FLAVOR_TAG)
+#else
+#define URCU_COMPAT_PREFIX	URCU_COMPAT_CAT(urcu_compat_emul_, URCU_COMPAT_FLAVOR_TAG)
+#endif
+/* n is pasted before it can expand: liburcu's names may be macros. */
+#define URCU_COMPAT_SYM(n)		URCU_COMPAT_CAT(URCU_COMPAT_PREFIX, _##n)
+
+#define urcu_compat_barrier		URCU_COMPAT_SYM(barrier)
+#define urcu_compat_barrier_timeout	URCU_COMPAT_SYM(barrier_timeout)
+#define urcu_compat_native_barrier	URCU_COMPAT_SYM(native_barrier)
+#define urcu_compat_call_rcu_data_free	URCU_COMPAT_SYM(call_rcu_data_free)
+#define urcu_compat_set_exit_barriers	URCU_COMPAT_SYM(set_exit_barriers)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct call_rcu_data;
+struct rcu_head;
+
+/*
+ * urcu_compat_barrier - wait until every callback queued before the call
+ * has run.
+ *
+ * Returns 0 once they have run; -EDEADLK at once, without waiting, when
+ * called inside a read-side critical section or from a call_rcu worker
+ * (inside a callback); -ESRCH at once in a child of fork() whose workers
+ * were not brought back by call_rcu_after_fork_child(); -ENOMEM when the
+ * emulation could not track a worker it found. A QSBR caller that is
+ * online is put offline while it waits and back online after.
+ */
+int urcu_compat_barrier(void);
+
+/*
+ * urcu_compat_barrier_timeout - urcu_compat_barrier() that gives up after
+ * timeout_ms milliseconds with -ETIMEDOUT. A barrier that gave up stays
+ * harmless: its rendezvous callbacks run later without harm, and later
+ * barriers work.
+ */
+int urcu_compat_barrier_timeout(unsigned int timeout_ms);
+
+/*
+ * urcu_compat_native_barrier - 1 when liburcu's own rcu_barrier() is in
+ * use, 0 for the emulation. Always equal to URCU_COMPAT_NATIVE_BARRIER.
+ */
+int urcu_compat_native_barrier(void);
+
+/*
+ * urcu_compat_call_rcu_data_free - stop a worker, wait until its thread
+ * has exited, release everything, on every release: joins the thread
+ * where liburcu does not, and never joins it again where liburcu does.
+ * NULL and the default worker are ignored, as by call_rcu_data_free().
+ * The caller must have detached the worker from threads and CPUs and
+ * waited for a grace period, as for call_rcu_data_free().
+ */
+void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp);
+
+/*
+ * urcu_compat_set_exit_barriers - at process exit run count barriers,
+ * each bounded by timeout_ms (default 1 barrier, 1000 ms; count 0 turns
+ * it off). Skipped at once from inside a callback or read-side critical
+ * section and in a fork() child without call_rcu_after_fork_child().
+ */
+void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms);
+
+/* The library's half of rcu_barrier() and the fork hooks (all modes). */
+void URCU_COMPAT_SYM(rcu_barrier)(void);
+void URCU_COMPAT_SYM(wrap_call_rcu_before_fork)(void);
+void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void);
+void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void);
+
+#if !URCU_COMPAT_NATIVE_BARRIER
+/* Worker bookkeeping of the emulation, reached through the macros below. */
+extern int URCU_COMPAT_SYM(default_seen);
+void URCU_COMPAT_SYM(note_call_rcu)(void);
+struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
+							    int cpu_affinity);
+void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp);
+struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void);
+struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void);
+void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifndef URCU_COMPAT_BUILDING_LIBRARY
+
+#if !URCU_COMPAT_NATIVE_BARRIER
+/*
+ * call_rcu() as the application sees it: the first time a thread without
+ * a worker of its own may reach the default worker, the library notes
+ * that the default worker exists; after that, one load and the call.
+ */
+static inline void urcu_compat_call_rcu(struct rcu_head *head,
+					void (*func)(struct rcu_head *head))
+{
+	if (__builtin_expect(!CMM_LOAD_SHARED(URCU_COMPAT_SYM(default_seen)), 0))
+		URCU_COMPAT_SYM(note_call_rcu)();
+	call_rcu(head, func);
+}
+
+#undef call_rcu
+#define call_rcu			urcu_compat_call_rcu
+#undef create_call_rcu_data
+#define create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
+#undef call_rcu_data_free
+#define call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
+#undef get_default_call_rcu_data
+#define get_default_call_rcu_data	URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)
+#undef get_call_rcu_data
+#define get_call_rcu_data		URCU_COMPAT_SYM(wrap_get_call_rcu_data)
+#undef free_all_cpu_call_rcu_data
+#define free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
+#undef rcu_barrier
+#define rcu_barrier			URCU_COMPAT_SYM(rcu_barrier)
+#elif !defined(rcu_barrier)
+/* 0.11+ prefixed header used without liburcu's mapping. */
+#define rcu_barrier			URCU_COMPAT_PREFIXED_BARRIER
+#endif
+
+/*
+ * The fork hooks go through the library in every mode, so that it knows
+ * whether a fork() child got its workers back.
+ */
+#undef call_rcu_before_fork
+#define call_rcu_before_fork		URCU_COMPAT_SYM(wrap_call_rcu_before_fork)
+#undef call_rcu_after_fork_parent
+#define call_rcu_after_fork_parent	URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)
+#undef call_rcu_after_fork_child
+#define call_rcu_after_fork_child	URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)
+
+#endif /* URCU_COMPAT_BUILDING_LIBRARY */
+
+#endif /* URCU_COMPAT_H */

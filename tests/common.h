@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared by the tests: the flavor header, then urcu-compat.h. */
+#ifndef TESTS_COMMON_H
+#define TESTS_COMMON_H
+
+#define _GNU_SOURCE
+#if defined(URCU_COMPAT_FLAVOR_QSBR)
+#include <urcu-qsbr.h>
+#elif defined(URCU_COMPAT_FLAVOR_BP)
+#include <urcu-bp.h>
+#elif defined(URCU_COMPAT_FLAVOR_SIGNAL)
+#define RCU_SIGNAL
+#include <urcu.h>
+#elif defined(URCU_COMPAT_FLAVOR_MB)
+#define RCU_MB
+#include <urcu.h>
+#else
+#include <urcu.h>
+#endif
+#include <urcu-compat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#if URCU_COMPAT_NATIVE_BARRIER
+#define TEST_MODE_NAME "native"
+#else
+#define TEST_MODE_NAME "emulated"
+#endif
+
+/* QSBR threads must be offline whenever they block. */
+static inline void test_offline(void)
+{
+#if URCU_COMPAT_IS_QSBR
+	rcu_thread_offline();
+#endif
+}
+
+static inline void test_online(void)
+{
+#if URCU_COMPAT_IS_QSBR
+	rcu_thread_online();
+#endif
+}
+
+static inline void test_quiescent(void)
+{
+#if URCU_COMPAT_IS_QSBR
+	rcu_quiescent_state();
+#endif
+}
+
+/* A gate a callback can block on, opened by the test. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int entered, open;
+};
+
+#define GATE_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 }
+
+static inline void gate_pass(struct gate *g)
+{
+	test_offline();
+	pthread_mutex_lock(&g->lock);
+	g->entered = 1;
+	pthread_cond_broadcast(&g->cond);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	test_online();
+}
+
+static inline void gate_mark_entered(struct gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->entered = 1;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static inline void gate_wait_entered(struct gate *g)
+{
+	test_offline();
+	pthread_mutex_lock(&g->lock);
+	while (!g->entered)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	test_online();
+}
+
+static inline void gate_open(struct gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = 1;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* Join a thread; QSBR callers go offline meanwhile. */
+static inline void test_join(pthread_t tid)
+{
+	test_offline();
+	pthread_join(tid, NULL);
+	test_online();
+}
+
+/* A counted callback: adds one to *counter, then frees itself. */
+struct counted {
+	struct rcu_head head;
+	unsigned long *counter;
+	struct call_rcu_data *expect;	/* the worker meant to run it */
+	unsigned long *moved;		/* counts runs elsewhere */
+};
+
+static inline void counted_cb(struct rcu_head *head)
+{
+	struct counted *c = caa_container_of(head, struct counted, head);
+
+	if (c->moved && get_thread_call_rcu_data() != c->expect)
+		uatomic_inc(c->moved);
+	uatomic_inc(c->counter);
+	free(c);
+}
+
+static inline void queue_counted(unsigned long *counter)
+{
+	struct counted *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	c->counter = counter;
+	call_rcu(&c->head, counted_cb);
+}
+
+/* Run body-less worker threads: start n threads of fn(arg[i]). */
+static inline void run_threads(int n, void *(*fn)(void *), void *args, size_t argsize)
+{
+	pthread_t tids[64];
+	int i;
+
+	assert_true(n <= 64);
+	for (i = 0; i < n; i++)
+		assert_int_equal(pthread_create(&tids[i], NULL, fn,
+						(char *)args + i * argsize), 0);
+	for (i = 0; i < n; i++)
+		test_join(tids[i]);
+}
+
+#endif

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * urcu_compat_barrier() and rcu_barrier(): every callback queued before
+ * the call has run when it returns, on every kind of worker, under races
+ * with writers, worker churn, other barriers and fork(); misuse is
+ * refused without waiting.
+ */
+#include "common.h"
+
+#ifndef EXPECT_NATIVE
+#error "EXPECT_NATIVE must say which mode this test is built for"
+#endif
+
+static void test_mode_is_the_expected_one(void **state)
+{
+	(void)state;
+	assert_int_equal(URCU_COMPAT_NATIVE_BARRIER, EXPECT_NATIVE);
+	assert_int_equal(urcu_compat_native_barrier(), EXPECT_NATIVE);
+}
+
+static void test_barrier_covers_default_worker(void **state)
+{
+	unsigned long ran = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&ran), 100);
+
+	for (i = 0; i < 50; i++)
+		queue_counted(&ran);
+	rcu_barrier();
+	assert_int_equal(uatomic_read(&ran), 150);
+}
+
+static void test_barrier_covers_cpu_workers(void **state)
+{
+	long cpu, ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	unsigned long ran = 0, queued = 0;
+	struct call_rcu_data *crdp;
+	int i;
+
+	(void)state;
+	assert_int_equal(create_all_cpu_call_rcu_data(0), 0);
+	/* Queue on every CPU's worker, then from this thread (per-CPU choice). */
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		rcu_read_lock();
+		crdp = get_cpu_call_rcu_data((int)cpu);
+		rcu_read_unlock();
+		assert_non_null(crdp);
+		set_thread_call_rcu_data(crdp);
+		for (i = 0; i < 20; i++, queued++)
+			queue_counted(&ran);
+		set_thread_call_rcu_data(NULL);
+	}
+	for (i = 0; i < 20; i++, queued++)
+		queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&ran), queued);
+	test_offline();
+	free_all_cpu_call_rcu_data();
+	test_online();
+}
+
+static void test_barrier_covers_thread_worker(void **state)
+{
+	struct call_rcu_data *crdp = create_call_rcu_data(0, -1);
+	unsigned long ran = 0;
+	int i;
+
+	(void)state;
+	assert_non_null(crdp);
+	set_thread_call_rcu_data(crdp);
+	for (i = 0; i < 100; i++)
+		queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&ran), 100);
+	set_thread_call_rcu_data(NULL);
+	synchronize_rcu();
+	urcu_compat_call_rcu_data_free(crdp);
+}
+
+/* A worker freed while it still holds callbacks: none may be missed. */
+static struct gate free_gate = GATE_INIT;
+
+static void gate_cb(struct rcu_head *head)
+{
+	gate_pass(&free_gate);
+	free(head);
+}
+
+struct free_arg {
+	struct call_rcu_data *crdp;
+	struct gate started;
+};
+
+static void *free_worker_thread(void *p)
+{
+	struct free_arg *a = p;
+
+	rcu_register_thread();
+	gate_mark_entered(&a->started);
+	test_offline();
+	call_rcu_data_free(a->crdp);
+	test_online();
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_barrier_covers_worker_freed_with_callbacks(void **state)
+{
+	struct free_arg arg = { .started = GATE_INIT };
+	unsigned long ran = 0, moved = 0;
+	struct rcu_head *gate_head = malloc(sizeof(*gate_head));
+	pthread_t tid;
+	int i;
+
+	(void)state;
+	memset(&free_gate, 0, sizeof(free_gate));
+	pthread_mutex_init(&free_gate.lock, NULL);
+	pthread_cond_init(&free_gate.cond, NULL);
+	arg.crdp = create_call_rcu_data(0, -1);
+	assert_non_null(arg.crdp);
+	assert_non_null(gate_head);
+	set_thread_call_rcu_data(arg.crdp);
+	call_rcu(gate_head, gate_cb);
+	gate_wait_entered(&free_gate);
+	/* The worker is blocked in gate_cb: these wait in its queue. */
+	for (i = 0; i < 200; i++) {
+		struct counted *c = calloc(1, sizeof(*c));
+
+		assert_non_null(c);
+		c->counter = &ran;
+		c->expect = arg.crdp;
+		c->moved = &moved;
+		call_rcu(&c->head, counted_cb);
+	}
+	set_thread_call_rcu_data(NULL);
+	synchronize_rcu();
+	assert_int_equal(pthread_create(&tid, NULL, free_worker_thread, &arg), 0);
+	gate_wait_entered(&arg.started);
+	gate_open(&free_gate);
+	test_join(tid);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&ran), 200);
+	printf("# freed worker: %lu of 200 callbacks ran after being moved\n", moved);
+}
+
+/*
+ * Races: writers queue on the default worker, their own worker and the
+ * per-CPU workers; a churn thread creates, uses and frees workers;
+ * barrier threads check that what was queued before they started ran.
+ */
+#define WRITERS 4
+#define BARRIER_THREADS 3
+#define BARRIERS_EACH 8
+
+struct writer {
+	unsigned long queued;	/* call_rcu() returned */
+	unsigned long ran;
+	int kind;		/* 0 default/per-CPU, 1 own worker */
+};
+
+static struct writer writers[WRITERS + 1];	/* last: the churn thread */
+static int race_stop;
+static unsigned long race_failures;
+
+static void *writer_thread(void *p)
+{
+	struct writer *w = p;
+	struct call_rcu_data *own = NULL;
+
+	rcu_register_thread();
+	if (w->kind == 1) {
+		own = create_call_rcu_data(0, -1);
+		set_thread_call_rcu_data(own);
+	}
+	while (!uatomic_read(&race_stop)) {
+		queue_counted(&w->ran);
+		uatomic_inc(&w->queued);
+		test_quiescent();
+	}
+	if (own) {
+		set_thread_call_rcu_data(NULL);
+		synchronize_rcu();
+		urcu_compat_call_rcu_data_free(own);
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void *churn_thread(void *p)
+{
+	struct writer *w = p;
+	int i;
+
+	rcu_register_thread();
+	while (!uatomic_read(&race_stop)) {
+		struct call_rcu_data *crdp = create_call_rcu_data(0, -1);
+
+		if (!crdp)
+			abort();
+		set_thread_call_rcu_data(crdp);
+		for (i = 0; i < 10; i++) {
+			queue_counted(&w->ran);
+			uatomic_inc(&w->queued);
+		}
+		set_thread_call_rcu_data(NULL);
+		synchronize_rcu();
+		test_offline();	/* it waits for the worker, which needs a grace period */
+		call_rcu_data_free(crdp);
+		test_online();
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void *barrier_thread(void *p)
+{
+	unsigned long before[WRITERS + 1];
+	int i, j;
+
+	(void)p;
+	rcu_register_thread();
+	for (i = 0; i < BARRIERS_EACH; i++) {
+		for (j = 0; j <= WRITERS; j++)
+			before[j] = uatomic_read(&writers[j].queued);
+		if (urcu_compat_barrier() != 0)
+			uatomic_inc(&race_failures);
+		for (j = 0; j <= WRITERS; j++)
+			if (uatomic_read(&writers[j].ran) < before[j])
+				uatomic_inc(&race_failures);
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_barrier_races_with_writers_and_worker_churn(void **state)
+{
+	pthread_t tids[WRITERS + 1];
+	int dummy[BARRIER_THREADS];
+	int i;
+
+	(void)state;
+	memset(writers, 0, sizeof(writers));
+	race_stop = 0;
+	race_failures = 0;
+	assert_int_equal(create_all_cpu_call_rcu_data(0), 0);
+	for (i = 0; i < WRITERS; i++) {
+		writers[i].kind = i & 1;
+		assert_int_equal(pthread_create(&tids[i], NULL, writer_thread, &writers[i]), 0);
+	}
+	assert_int_equal(pthread_create(&tids[WRITERS], NULL, churn_thread, &writers[WRITERS]), 0);
+	run_threads(BARRIER_THREADS, barrier_thread, dummy, sizeof(dummy[0]));
+	uatomic_set(&race_stop, 1);
+	for (i = 0; i <= WRITERS; i++)
+		test_join(tids[i]);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	for (i = 0; i <= WRITERS; i++)
+		assert_int_equal(uatomic_read(&writers[i].ran), writers[i].queued);
+	assert_int_equal(race_failures, 0);
+	test_offline();
+	free_all_cpu_call_rcu_data();
+	test_online();
+}
+
+/* Many callers at once, each with its own callbacks. */
+struct caller {
+	unsigned long ran;
+	unsigned long failures;
+};
+
+static void *concurrent_caller(void *p)
+{
+	struct caller *c = p;
+	int i, j;
+
+	rcu_register_thread();
+	for (i = 0; i < 10; i++) {
+		for (j = 0; j < 5; j++)
+			queue_counted(&c->ran);
+		if (urcu_compat_barrier() != 0 ||
+		    uatomic_read(&c->ran) != (unsigned long)(i + 1) * 5)
+			c->failures++;
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_barrier_from_many_threads_at_once(void **state)
+{
+	struct caller callers[8];
+	int i;
+
+	(void)state;
+	memset(callers, 0, sizeof(callers));
+	run_threads(8, concurrent_caller, callers, sizeof(callers[0]));
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(callers[i].failures, 0);
+		assert_int_equal(callers[i].ran, 50);
+	}
+}
+
+#if !URCU_COMPAT_IS_QSBR
+static void test_barrier_in_read_side_is_refused(void **state)
+{
+	unsigned long ran = 0;
+
+	(void)state;
+	queue_counted(&ran);
+	rcu_read_lock();
+	assert_int_equal(urcu_compat_barrier(), -EDEADLK);
+	assert_int_equal(urcu_compat_barrier_timeout(100000), -EDEADLK);
+	rcu_barrier();	/* returns at once with a one-time message */
+	rcu_read_unlock();
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(ran, 1);
+}
+#endif
+
+/* From inside a callback: refused, nothing hangs. */
+static struct gate cb_done = GATE_INIT;
+static int cb_result = 1, cb_timeout_result = 1;
+
+static void barrier_inside_cb(struct rcu_head *head)
+{
+	cb_result = urcu_compat_barrier();
+	cb_timeout_result = urcu_compat_barrier_timeout(100000);
+#if !EXPECT_NATIVE
+	rcu_barrier();	/* the emulation's returns; liburcu's would deadlock */
+#endif
+	free(head);
+	gate_open(&cb_done);
+}
+
+static void test_barrier_inside_callback_is_refused(void **state)
+{
+	struct rcu_head *head = malloc(sizeof(*head));
+
+	(void)state;
+	assert_non_null(head);
+	call_rcu(head, barrier_inside_cb);
+	test_offline();
+	pthread_mutex_lock(&cb_done.lock);
+	while (!cb_done.open)
+		pthread_cond_wait(&cb_done.cond, &cb_done.lock);
+	pthread_mutex_unlock(&cb_done.lock);
+	test_online();
+	assert_int_equal(cb_result, -EDEADLK);
+	assert_int_equal(cb_timeout_result, -EDEADLK);
+}
+
+static void test_barrier_in_fork_child_with_handlers(void **state)
+{
+	unsigned long ran = 0;
+	int status, i;
+	pid_t pid;
+
+	(void)state;
+	queue_counted(&ran);
+	call_rcu_before_fork();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		call_rcu_after_fork_child();
+		for (i = 0; i < 10; i++)
+			queue_counted(&ran);
+		/* What the parent had queued runs in the child too. */
+		if (urcu_compat_barrier() != 0 || ran != 11)
+			_exit(1);
+		_exit(0);
+	}
+	call_rcu_after_fork_parent();
+	test_offline();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	test_online();
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(ran, 1);
+}
+
+static void test_barrier_in_fork_child_without_handlers(void **state)
+{
+	unsigned long ran = 0;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The workers' threads do not exist here: refuse, do not hang. */
+		if (urcu_compat_barrier() != -ESRCH ||
+		    urcu_compat_barrier_timeout(100000) != -ESRCH)
+			_exit(1);
+		_exit(0);
+	}
+	test_offline();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	test_online();
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+#if URCU_COMPAT_IS_QSBR
+static void test_barrier_qsbr_online_caller(void **state)
+{
+	unsigned long ran = 0;
+
+	(void)state;
+	assert_true(rcu_read_ongoing());	/* registered: online */
+	queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_true(rcu_read_ongoing());	/* back online */
+	assert_int_equal(ran, 1);
+	queue_counted(&ran);
+	rcu_barrier();
+	assert_true(rcu_read_ongoing());
+	assert_int_equal(ran, 2);
+}
+#endif
+
+static int setup(void **state)
+{
+	(void)state;
+	rcu_register_thread();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rcu_unregister_thread();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mode_is_the_expected_one),
+		cmocka_unit_test(test_barrier_covers_default_worker),
+		cmocka_unit_test(test_barrier_covers_cpu_workers),
+		cmocka_unit_test(test_barrier_covers_thread_worker),
+		cmocka_unit_test(test_barrier_covers_worker_freed_with_callbacks),
+		cmocka_unit_test(test_barrier_races_with_writers_and_worker_churn),
+		cmocka_unit_test(test_barrier_from_many_threads_at_once),
+#if !URCU_COMPAT_IS_QSBR	/* QSBR has no read-side state: it goes offline */
+		cmocka_unit_test(test_barrier_in_read_side_is_refused),
+#endif
+		cmocka_unit_test(test_barrier_inside_callback_is_refused),
+		cmocka_unit_test(test_barrier_in_fork_child_with_handlers),
+		cmocka_unit_test(test_barrier_in_fork_child_without_handlers),
+#if URCU_COMPAT_IS_QSBR
+		cmocka_unit_test(test_barrier_qsbr_online_caller),
+#endif
+	};
+
+	return cmocka_run_group_tests_name("urcu_compat_barrier " URCU_COMPAT_FLAVOR_NAME
+					   " " TEST_MODE_NAME, tests, setup, teardown);
+}
