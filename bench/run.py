@@ -30,11 +30,13 @@ def log(msg):
 
 
 def build(builddir):
+    """Build quietly: stdout is for the table only."""
     if not os.path.exists(os.path.join(builddir, 'build.ninja')):
         subprocess.check_call(['meson', 'setup', builddir,
                                '--buildtype=release', '-Dtests=false'],
-                              cwd=ROOT)
-    subprocess.check_call(['meson', 'compile', '-C', builddir], cwd=ROOT)
+                              cwd=ROOT, stdout=sys.stderr)
+    subprocess.check_call(['meson', 'compile', '-C', builddir], cwd=ROOT,
+                          stdout=sys.stderr)
     return dict((m, os.path.join(builddir, 'bench', 'bench-' + m))
                 for m in MODES)
 
@@ -104,7 +106,7 @@ def main():
                     help='use the binaries given by --native/--emul/--plain')
     for m in MODES:
         ap.add_argument('--' + m, help='path of bench-' + m)
-    ap.add_argument('--rounds', type=int, default=7)
+    ap.add_argument('--rounds', type=int, default=12)
     ap.add_argument('--quick', action='store_true',
                     help='3 rounds, fewer call_rcu repetitions')
     ap.add_argument('--no-callgrind', action='store_true')
@@ -120,12 +122,13 @@ def main():
     rounds = 3 if opt.quick else opt.rounds
     lat_workers = (1, 4, 16)
     lat_count = max(2, (30 + rounds - 1) // rounds)   # >= 30 barriers in all
-    lat_warmup = 2
+    lat_warmup = 1
     conc = (16, 20, 4)          # threads, barriers each, workers
     # Short enough to run while the worker sleeps (10 ms), many times:
     # the best repetition of a run, median over the runs.
     cr_calls = 100000
     cr_reps = 10 if opt.quick else 20
+    load_before = os.getloadavg()
 
     lat = dict(((m, w), []) for m in MODES for w in lat_workers)
     floor = dict(((m, w), []) for m in MODES for w in lat_workers)
@@ -249,6 +252,9 @@ def main():
     print('command: ' + ' '.join([os.path.relpath(sys.argv[0])] + sys.argv[1:]))
     for k, v in machine():
         print('%-8s %s' % (k + ':', v))
+    print('load:    %.2f before, %.2f after (1-minute load average; other '
+          'work on the machine shows here)' % (load_before[0],
+                                               os.getloadavg()[0]))
     print('rounds:  %d, native and emulated alternating; latency: %d '
           'barriers per mode and worker count; call_rcu: best of %d x %d '
           'calls per run, median over the runs' % (rounds, n_lat, cr_reps,
