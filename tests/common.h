@@ -116,6 +116,27 @@ static inline void test_join(pthread_t tid)
 	test_online();
 }
 
+/*
+ * Stop the per-CPU workers and join their threads (liburcu's own
+ * free_all_cpu_call_rcu_data() leaves them unjoined on some releases).
+ */
+static inline void free_cpu_workers(void)
+{
+	long cpu, ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	struct call_rcu_data *crdp[256];
+
+	for (cpu = 0; cpu < ncpus && cpu < 256; cpu++) {
+		rcu_read_lock();
+		crdp[cpu] = get_cpu_call_rcu_data((int)cpu);
+		rcu_read_unlock();
+		if (crdp[cpu])
+			set_cpu_call_rcu_data((int)cpu, NULL);
+	}
+	synchronize_rcu();
+	for (cpu = 0; cpu < ncpus && cpu < 256; cpu++)
+		urcu_compat_call_rcu_data_free(crdp[cpu]);
+}
+
 /* A counted callback: adds one to *counter, then frees itself. */
 struct counted {
 	struct rcu_head head;
