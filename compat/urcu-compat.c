@@ -137,6 +137,25 @@ static int in_call_rcu_worker(void)
 static int workers_lost_in_child;
 static int have_workers(void);
 
+/* The default worker, once liburcu handed it out through the header. */
+static struct call_rcu_data *default_crdp;
+
+static int is_default(struct call_rcu_data *crdp)
+{
+	return crdp == CMM_LOAD_SHARED(default_crdp);
+}
+
+/* Is crdp a per-CPU worker? Under the RCU read lock. */
+static int is_cpu_worker(struct call_rcu_data *crdp)
+{
+	long cpu;
+
+	for (cpu = 0; cpu < ncpus; cpu++)
+		if (get_cpu_call_rcu_data((int)cpu) == crdp)
+			return 1;
+	return 0;
+}
+
 static int barrier_misuse(void)
 {
 	if (in_call_rcu_worker())
@@ -189,7 +208,6 @@ static CDS_LIST_HEAD(workers);
 static unsigned long barrier_seq;	/* odd while a barrier is in flight */
 static unsigned long outstanding;	/* its rendezvous still to run, +1 */
 static struct worker default_worker;	/* static: never freed */
-static struct call_rcu_data *default_crdp;
 API int URCU_COMPAT_SYM(default_seen);
 
 static int seq_before(unsigned long a, unsigned long b)
@@ -389,17 +407,6 @@ static void note_default(struct call_rcu_data *crdp)
 	CMM_STORE_SHARED(URCU_COMPAT_SYM(default_seen), 1);
 }
 
-/* Is crdp a per-CPU worker? Under the RCU read lock. */
-static int is_cpu_worker(struct call_rcu_data *crdp)
-{
-	long cpu;
-
-	for (cpu = 0; cpu < ncpus; cpu++)
-		if (get_cpu_call_rcu_data((int)cpu) == crdp)
-			return 1;
-	return 0;
-}
-
 /*
  * call_rcu() from a thread with neither its own nor a per-CPU worker
  * goes to the default worker, creating it: note it.
@@ -418,28 +425,6 @@ API void URCU_COMPAT_SYM(note_call_rcu)(void)
 	rcu_read_unlock();
 	if (!crdp)
 		note_default(get_default_call_rcu_data());
-}
-
-API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
-{
-	struct call_rcu_data *crdp = get_default_call_rcu_data();
-
-	note_default(crdp);
-	return crdp;
-}
-
-API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
-{
-	struct call_rcu_data *crdp;
-	int dflt;
-
-	rcu_read_lock();
-	crdp = get_call_rcu_data();
-	dflt = crdp != get_thread_call_rcu_data() && !is_cpu_worker(crdp);
-	rcu_read_unlock();
-	if (dflt)
-		note_default(crdp);
-	return crdp;
 }
 
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
@@ -550,11 +535,6 @@ API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 	pthread_mutex_unlock(&emul_lock);
 	free_all_cpu_call_rcu_data();
 	end_drain(&token);
-}
-
-static int is_default(struct call_rcu_data *crdp)
-{
-	return crdp == default_crdp;
 }
 
 #define free_worker emul_call_rcu_data_free
@@ -698,10 +678,9 @@ static void stop_runner(void)
 	}
 }
 
-static int is_default(struct call_rcu_data *crdp)
+static void note_default(struct call_rcu_data *crdp)
 {
-	(void)crdp;
-	return 0;	/* liburcu ignores it, and the stop below waits bounded */
+	CMM_STORE_SHARED(default_crdp, crdp);
 }
 
 #define free_worker call_rcu_data_free
@@ -730,6 +709,28 @@ static void emul_after_fork_child(void)
 }
 
 #endif /* URCU_COMPAT_NATIVE_BARRIER */
+
+API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
+{
+	struct call_rcu_data *crdp = get_default_call_rcu_data();
+
+	note_default(crdp);
+	return crdp;
+}
+
+API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
+{
+	struct call_rcu_data *crdp;
+	int dflt;
+
+	rcu_read_lock();
+	crdp = get_call_rcu_data();
+	dflt = crdp != get_thread_call_rcu_data() && !is_cpu_worker(crdp);
+	rcu_read_unlock();
+	if (dflt)
+		note_default(crdp);
+	return crdp;
+}
 
 /* ---------------------------------------------------------------- */
 /* Barriers                                                           */

@@ -162,6 +162,8 @@ void URCU_COMPAT_SYM(rcu_barrier)(void);
 void URCU_COMPAT_SYM(wrap_call_rcu_before_fork)(void);
 void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void);
 void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void);
+struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void);
+struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void);
 
 #if !URCU_COMPAT_NATIVE_BARRIER
 /* Worker bookkeeping of the emulation, reached through the macros below. */
@@ -170,8 +172,6 @@ void URCU_COMPAT_SYM(note_call_rcu)(void);
 struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
 							    int cpu_affinity);
 void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp);
-struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void);
-struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void);
 void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void);
 #endif
 
@@ -201,10 +201,6 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 #define create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
 #undef call_rcu_data_free
 #define call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
-#undef get_default_call_rcu_data
-#define get_default_call_rcu_data	URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)
-#undef get_call_rcu_data
-#define get_call_rcu_data		URCU_COMPAT_SYM(wrap_get_call_rcu_data)
 #undef free_all_cpu_call_rcu_data
 #define free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
 #undef rcu_barrier
@@ -215,9 +211,14 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 #endif
 
 /*
- * The fork hooks go through the library in every mode, so that it knows
- * whether a fork() child got its workers back.
+ * In every mode the library sees the fork hooks, to know whether a
+ * fork() child got its workers back, and who hands out the default
+ * worker, which urcu_compat_call_rcu_data_free() must leave alone.
  */
+#undef get_default_call_rcu_data
+#define get_default_call_rcu_data	URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)
+#undef get_call_rcu_data
+#define get_call_rcu_data		URCU_COMPAT_SYM(wrap_get_call_rcu_data)
 #undef call_rcu_before_fork
 #define call_rcu_before_fork		URCU_COMPAT_SYM(wrap_call_rcu_before_fork)
 #undef call_rcu_after_fork_parent

@@ -503,6 +503,26 @@ static void test_barrier_qsbr_online_caller(void **state)
 }
 #endif
 
+/* NULL and the default worker are left alone, at once, as by liburcu. */
+static void test_call_rcu_data_free_leaves_default_and_null(void **state)
+{
+	struct call_rcu_data *dflt = get_default_call_rcu_data();
+	struct call_rcu_data *own = create_call_rcu_data(0, -1);
+	unsigned long ran = 0;
+
+	(void)state;
+	assert_non_null(dflt);
+	assert_non_null(own);
+	urcu_compat_call_rcu_data_free(NULL);
+	urcu_compat_call_rcu_data_free(dflt);
+	/* Again once the join decision is cached by a real stop. */
+	urcu_compat_call_rcu_data_free(own);
+	urcu_compat_call_rcu_data_free(dflt);
+	queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(ran, 1);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -528,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_barrier_covers_cpu_workers_freed_with_callbacks),
 		cmocka_unit_test(test_barrier_races_with_writers_and_worker_churn),
 		cmocka_unit_test(test_barrier_from_many_threads_at_once),
+		cmocka_unit_test(test_call_rcu_data_free_leaves_default_and_null),
 #if !URCU_COMPAT_IS_QSBR	/* QSBR has no read-side state: it goes offline */
 		cmocka_unit_test(test_barrier_in_read_side_is_refused),
 #endif
