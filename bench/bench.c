@@ -18,13 +18,19 @@
  *   concurrent THREADS BARRIERS WORKERS
  *	THREADS threads each call rcu_barrier() BARRIERS times at once:
  *	"concurrent THREADS BARRIERS WORKERS total_ns allocs".
- *   callrcu THREADS CALLS REPS default|own
- *	each thread queues CALLS callbacks, on the default worker or on a
- *	worker of its own: "callrcu default|own THREADS calls_per_s" per
- *	repetition (the first one is a warm-up and is not printed).
+ *   callrcu THREADS CALLS REPS default|own|percpu
+ *	each thread queues CALLS callbacks, on the default worker, on a
+ *	worker of its own or on the per-CPU workers: "callrcu KIND THREADS
+ *	calls_per_cpu_s calls_per_s" per repetition (the first one warms
+ *	up, unprinted); calls per second of the calling threads' CPU time,
+ *	summed over them, and over the wall-clock time.
  *   instr WORKERS COUNT
  *	COUNT calls of bench_barrier_once() with no callback pending, for
  *	valgrind --tool=callgrind --toggle-collect=bench_barrier_once.
+ *
+ *   serve
+ *	the same commands, one per line on stdin, each answered by its
+ *	lines and "end"; workers are kept from one command to the next.
  *
  * Allocations are counted by the malloc family below, which forwards to
  * glibc; elsewhere they are reported as -1.
@@ -150,6 +156,16 @@ static unsigned long long now_ns(void)
 		(unsigned long long)ts.tv_nsec;
 }
 
+/* CPU time of the calling thread: time taken by other work is left out. */
+static unsigned long long thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL +
+		(unsigned long long)ts.tv_nsec;
+}
+
 static void die(const char *what)
 {
 	fprintf(stderr, "bench-%s: %s\n", MODE_NAME, what);
@@ -195,26 +211,35 @@ static long alloc_delta(long before, long after)
 }
 
 static struct call_rcu_data *workers[MAX_WORKERS];
+static int nworkers_live;
 
-static void make_workers(int n)
+/* Stop the workers; this thread only ever set them for a moment. */
+static void free_workers(void)
 {
 	int i;
 
+	if (!nworkers_live)
+		return;
+	synchronize_rcu();
+	for (i = 0; i < nworkers_live; i++)
+		free_worker(workers[i]);
+	nworkers_live = 0;
+}
+
+/* Have exactly n own workers, kept from one command to the next. */
+static void use_workers(int n)
+{
+	int i;
+
+	if (n == nworkers_live)
+		return;
+	free_workers();
 	for (i = 0; i < n; i++) {
 		workers[i] = create_call_rcu_data(0, -1);
 		if (!workers[i])
 			die("create_call_rcu_data failed");
 	}
-}
-
-/* The workers were only ever set on this thread for a moment. */
-static void free_workers(int n)
-{
-	int i;
-
-	synchronize_rcu();
-	for (i = 0; i < n; i++)
-		free_worker(workers[i]);
+	nworkers_live = n;
 }
 
 /* Queue head on that worker, as an application with its own workers does. */
@@ -246,7 +271,7 @@ static void cmd_latency(int nworkers, int count, int warmup)
 	long a0, a1;
 	int i, w;
 
-	make_workers(nworkers);
+	use_workers(nworkers);
 	for (i = 0; i < warmup + count; i++) {
 		tq = now_ns();
 		for (w = 0; w < nworkers; w++)
@@ -265,7 +290,6 @@ static void cmd_latency(int nworkers, int count, int warmup)
 			       t1 - t0, last - tq, t1 - last,
 			       alloc_delta(a0, a1));
 	}
-	free_workers(nworkers);
 }
 
 struct conc_arg {
@@ -295,7 +319,7 @@ static void cmd_concurrent(int nthreads, int count, int nworkers)
 	long a0, a1;
 	int i;
 
-	make_workers(nworkers);
+	use_workers(nworkers);
 	rcu_barrier();
 	rcu_barrier();
 	pthread_barrier_init(&start, NULL, (unsigned int)nthreads + 1);
@@ -314,7 +338,6 @@ static void cmd_concurrent(int nthreads, int count, int nworkers)
 	pthread_barrier_destroy(&start);
 	printf("concurrent %d %d %d %llu %ld\n", nthreads, count, nworkers,
 	       t1 - t0, alloc_delta(a0, a1));
-	free_workers(nworkers);
 }
 
 /* Kept out of line, and not a tail call, for --toggle-collect. */
@@ -330,13 +353,12 @@ static void cmd_instr(int nworkers, int count)
 {
 	int i;
 
-	make_workers(nworkers);
+	use_workers(nworkers);
 	for (i = 0; i < 3; i++)
 		rcu_barrier();
 	for (i = 0; i < count; i++)
 		bench_barrier_once();
 	printf("instr %d %d\n", nworkers, count);
-	free_workers(nworkers);
 }
 
 #endif /* !BENCH_PLAIN */
@@ -357,15 +379,27 @@ struct cr_arg {
 	pthread_barrier_t *sync;
 	struct rcu_head *heads;
 	long calls;
-	int reps, own;
-	unsigned long long t0, t1;
+	int reps, own;	/* own: a worker of its own */
+	unsigned long long t0, t1, cpu;
 };
+
+/* Kept out of line for --toggle-collect: the timed loop alone. */
+void bench_call_rcu_many(struct rcu_head *heads, long n);
+
+__attribute__((noinline)) void bench_call_rcu_many(struct rcu_head *heads,
+						   long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		call_rcu(&heads[i], count_cb);
+	cmm_barrier();
+}
 
 static void *callrcu_thread(void *p)
 {
 	struct cr_arg *arg = p;
 	struct call_rcu_data *crdp = NULL;
-	long i;
 	int rep;
 
 	rcu_register_thread();
@@ -378,8 +412,9 @@ static void *callrcu_thread(void *p)
 	for (rep = 0; rep < arg->reps; rep++) {
 		pthread_barrier_wait(arg->sync);
 		arg->t0 = now_ns();
-		for (i = 0; i < arg->calls; i++)
-			call_rcu(&arg->heads[i], count_cb);
+		arg->cpu = thread_cpu_ns();
+		bench_call_rcu_many(arg->heads, arg->calls);
+		arg->cpu = thread_cpu_ns() - arg->cpu;
 		arg->t1 = now_ns();
 		pthread_barrier_wait(arg->sync);	/* all queued */
 		pthread_barrier_wait(arg->sync);	/* all ran */
@@ -393,17 +428,22 @@ static void *callrcu_thread(void *p)
 	return NULL;
 }
 
-static void cmd_callrcu(int nthreads, int calls, int reps, int own)
+static const char *const kinds[] = { "default", "own", "percpu" };
+
+static void cmd_callrcu(int nthreads, int calls, int reps, int kind)
 {
 	static struct cr_arg args[MAX_THREADS];
 	pthread_t tids[MAX_THREADS];
 	pthread_barrier_t sync;
 	unsigned long long first, last;
-	unsigned long expect = 0;
+	double cpu_rate;
+	unsigned long expect = uatomic_read(&cb_done);
 	struct timespec ms = { 0, 1000000 };
 	int i, rep;
 
 	reps++;		/* the first one warms up */
+	if (kind == 2 && create_all_cpu_call_rcu_data(0))
+		die("create_all_cpu_call_rcu_data failed");
 	pthread_barrier_init(&sync, NULL, (unsigned int)nthreads + 1);
 	for (i = 0; i < nthreads; i++) {
 		args[i].sync = &sync;
@@ -413,7 +453,7 @@ static void cmd_callrcu(int nthreads, int calls, int reps, int own)
 		memset(args[i].heads, 0, (size_t)calls * sizeof(struct rcu_head));
 		args[i].calls = calls;
 		args[i].reps = reps;
-		args[i].own = own;
+		args[i].own = kind == 1;
 		if (pthread_create(&tids[i], NULL, callrcu_thread, &args[i]))
 			die("pthread_create failed");
 	}
@@ -425,16 +465,18 @@ static void cmd_callrcu(int nthreads, int calls, int reps, int own)
 			nanosleep(&ms, NULL);
 		first = args[0].t0;
 		last = args[0].t1;
-		for (i = 1; i < nthreads; i++) {
+		cpu_rate = 0;
+		for (i = 0; i < nthreads; i++) {
 			if (args[i].t0 < first)
 				first = args[i].t0;
 			if (args[i].t1 > last)
 				last = args[i].t1;
+			cpu_rate += calls * 1e9 / (double)(args[i].cpu ? args[i].cpu : 1);
 		}
 		if (rep > 0)
-			printf("callrcu %s %d %.0f\n", own ? "own" : "default",
-			       nthreads, (double)nthreads * calls * 1e9 /
-			       (double)(last - first));
+			printf("callrcu %s %d %.0f %.0f\n", kinds[kind],
+			       nthreads, cpu_rate, (double)nthreads * calls *
+			       1e9 / (double)(last - first));
 		pthread_barrier_wait(&sync);
 	}
 	for (i = 0; i < nthreads; i++) {
@@ -442,6 +484,8 @@ static void cmd_callrcu(int nthreads, int calls, int reps, int own)
 		free(args[i].heads);
 	}
 	pthread_barrier_destroy(&sync);
+	if (kind == 2)
+		free_all_cpu_call_rcu_data();
 }
 
 /* ---------------------------------------------------------------- */
@@ -451,10 +495,66 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: bench-%s latency WORKERS COUNT WARMUP\n"
 		"       bench-%s concurrent THREADS BARRIERS WORKERS\n"
-		"       bench-%s callrcu THREADS CALLS REPS default|own\n"
-		"       bench-%s instr WORKERS COUNT\n",
-		MODE_NAME, MODE_NAME, MODE_NAME, MODE_NAME);
+		"       bench-%s callrcu THREADS CALLS REPS default|own|percpu\n"
+		"       bench-%s instr WORKERS COUNT\n"
+		"       bench-%s serve    (the same commands, one per line)\n",
+		MODE_NAME, MODE_NAME, MODE_NAME, MODE_NAME, MODE_NAME);
 	exit(2);
+}
+
+/* Run one command; -1 when it is not one. */
+static int command(int argc, char **argv)
+{
+	int kind;
+
+	if (!strcmp(argv[0], "callrcu") && argc == 5) {
+		for (kind = 0; kind < 3; kind++)
+			if (!strcmp(argv[4], kinds[kind]))
+				break;
+		if (kind == 3)
+			return -1;
+		cmd_callrcu(parse_int(argv[1], 1, MAX_THREADS),
+			    parse_int(argv[2], 1, 100000000),
+			    parse_int(argv[3], 1, 10000), kind);
+#ifndef BENCH_PLAIN
+	} else if (!strcmp(argv[0], "latency") && argc == 4) {
+		cmd_latency(parse_int(argv[1], 1, MAX_WORKERS),
+			    parse_int(argv[2], 1, 100000),
+			    parse_int(argv[3], 0, 100000));
+	} else if (!strcmp(argv[0], "concurrent") && argc == 4) {
+		cmd_concurrent(parse_int(argv[1], 1, MAX_THREADS),
+			       parse_int(argv[2], 1, 100000),
+			       parse_int(argv[3], 1, MAX_WORKERS));
+	} else if (!strcmp(argv[0], "instr") && argc == 3) {
+		cmd_instr(parse_int(argv[1], 1, MAX_WORKERS),
+			  parse_int(argv[2], 1, 100000));
+#endif
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * serve: one command per line on stdin, each answered by its result
+ * lines and "end", so that run.py can alternate two live processes
+ * barrier by barrier.
+ */
+static void serve(void)
+{
+	char line[256], *args[8], *save;
+	int n;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		n = 0;
+		for (args[n] = strtok_r(line, " \t\n", &save); args[n] && n < 7;
+		     args[++n] = strtok_r(NULL, " \t\n", &save))
+			;
+		if (n && command(n, args))
+			printf("error\n");
+		printf("end\n");
+		fflush(stdout);
+	}
 }
 
 int main(int argc, char **argv)
@@ -463,27 +563,14 @@ int main(int argc, char **argv)
 		usage();
 	rcu_register_thread();
 	printf("mode %s\n", MODE_NAME);
-	if (!strcmp(argv[1], "callrcu") && argc == 6) {
-		cmd_callrcu(parse_int(argv[2], 1, MAX_THREADS),
-			    parse_int(argv[3], 1, 100000000),
-			    parse_int(argv[4], 1, 10000),
-			    !strcmp(argv[5], "own"));
-#ifndef BENCH_PLAIN
-	} else if (!strcmp(argv[1], "latency") && argc == 5) {
-		cmd_latency(parse_int(argv[2], 1, MAX_WORKERS),
-			    parse_int(argv[3], 1, 100000),
-			    parse_int(argv[4], 0, 100000));
-	} else if (!strcmp(argv[1], "concurrent") && argc == 5) {
-		cmd_concurrent(parse_int(argv[2], 1, MAX_THREADS),
-			       parse_int(argv[3], 1, 100000),
-			       parse_int(argv[4], 1, MAX_WORKERS));
-	} else if (!strcmp(argv[1], "instr") && argc == 4) {
-		cmd_instr(parse_int(argv[2], 1, MAX_WORKERS),
-			  parse_int(argv[3], 1, 100000));
-#endif
-	} else {
+	fflush(stdout);
+	if (!strcmp(argv[1], "serve") && argc == 2)
+		serve();
+	else if (command(argc - 1, argv + 1))
 		usage();
-	}
+#ifndef BENCH_PLAIN
+	free_workers();
+#endif
 	rcu_unregister_thread();
 	return 0;
 }

@@ -3,12 +3,15 @@
 """Barrier and call_rcu benchmark: liburcu's rcu_barrier() against the
 emulation, on the same liburcu, interleaved in one run.
 
-    python3 bench/run.py [--rounds N] [--quick] [--no-callgrind]
+    python3 bench/run.py [--samples N] [--quick] [--no-callgrind]
 
-Builds build-bench/ (meson setup --buildtype=release) if needed, runs
-bench-native, bench-emul and bench-plain in alternating order, round after
-round, and prints one table with the targets and PASS/MISS per target row.
-Exits with status 1 when a target is missed.
+Builds build-bench/ (meson setup --buildtype=release) if needed, starts
+bench-native, bench-emul and bench-plain once each in "serve" mode and
+alternates them measurement by measurement (native, emul, native, emul...
+for barriers; plain, emul, native for call_rcu, in rotating order), so that
+whatever else runs on the machine hits every mode alike. Prints one table
+with the targets and PASS/MISS per target row; exits with status 1 when a
+target is missed.
 """
 
 import argparse
@@ -41,10 +44,35 @@ def build(builddir):
                 for m in MODES)
 
 
-def run(binary, *args):
-    out = subprocess.check_output([binary] + [str(a) for a in args],
-                                  universal_newlines=True)
-    return [line.split() for line in out.splitlines() if line.strip()]
+class Server(object):
+    """One bench binary in serve mode: a command in, its result lines out."""
+
+    def __init__(self, binary):
+        self.proc = subprocess.Popen([binary, 'serve'], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     universal_newlines=True)
+        self.mode = self.proc.stdout.readline().split()[-1]
+
+    def ask(self, *args):
+        self.proc.stdin.write(' '.join(str(a) for a in args) + '\n')
+        self.proc.stdin.flush()
+        out = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError('bench-%s exited' % self.mode)
+            f = line.split()
+            if f == ['end']:
+                return out
+            if f == ['error']:
+                raise RuntimeError('bench-%s: bad command %r' % (self.mode,
+                                                                 args))
+            out.append(f)
+
+    def close(self):
+        self.proc.stdin.close()
+        if self.proc.wait():
+            raise RuntimeError('bench-%s failed' % self.mode)
 
 
 def machine():
@@ -78,13 +106,14 @@ def median(values):
     return statistics.median(values) if values else float('nan')
 
 
-def callgrind_total(valgrind, binary, workers, count, toggle):
+def callgrind_total(valgrind, binary, args, toggle=None):
+    """Instructions counted by callgrind (only inside toggle, if given)."""
     fd, out = tempfile.mkstemp(prefix='bench-callgrind.')
     os.close(fd)
     cmd = [valgrind, '--tool=callgrind', '--callgrind-out-file=' + out]
     if toggle:
-        cmd.append('--toggle-collect=bench_barrier_once')
-    cmd += [binary, 'instr', str(workers), str(count)]
+        cmd.append('--toggle-collect=' + toggle)
+    cmd += [binary] + [str(a) for a in args]
     try:
         subprocess.check_call(cmd, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -106,9 +135,10 @@ def main():
                     help='use the binaries given by --native/--emul/--plain')
     for m in MODES:
         ap.add_argument('--' + m, help='path of bench-' + m)
-    ap.add_argument('--rounds', type=int, default=12)
+    ap.add_argument('--samples', type=int, default=60,
+                    help='barriers per mode and worker count (default 60)')
     ap.add_argument('--quick', action='store_true',
-                    help='3 rounds, fewer call_rcu repetitions')
+                    help='30 barriers, fewer repetitions elsewhere')
     ap.add_argument('--no-callgrind', action='store_true')
     opt = ap.parse_args()
 
@@ -119,15 +149,15 @@ def main():
     else:
         bins = build(os.path.abspath(opt.builddir))
 
-    rounds = 3 if opt.quick else opt.rounds
+    samples = 30 if opt.quick else opt.samples
     lat_workers = (1, 4, 16)
-    lat_count = max(2, (30 + rounds - 1) // rounds)   # >= 30 barriers in all
-    lat_warmup = 1
     conc = (16, 20, 4)          # threads, barriers each, workers
-    # Short enough to run while the worker sleeps (10 ms), many times:
-    # the best repetition of a run, median over the runs.
-    cr_calls = 100000
-    cr_reps = 10 if opt.quick else 20
+    conc_runs = 4 if opt.quick else 8
+    # Short enough to run while the worker sleeps (10 ms), timed on the
+    # calling thread's CPU clock: the best of 5, median over the turns.
+    cr_calls, cr_reps = 100000, 5
+    cr_turns = 8 if opt.quick else 20
+    kinds = ('default', 'own', 'percpu')
     load_before = os.getloadavg()
 
     lat = dict(((m, w), []) for m in MODES for w in lat_workers)
@@ -136,31 +166,41 @@ def main():
     lat_allocs = dict(((m, w), []) for m in MODES for w in lat_workers)
     conc_ns = dict((m, []) for m in MODES)
     conc_allocs = dict((m, []) for m in MODES)
-    cr = dict(((m, kind), []) for m in MODES for kind in ('default', 'own'))
+    cr = dict(((m, kind), []) for m in MODES for kind in kinds)
 
-    for r in range(rounds):
-        log('round %d/%d' % (r + 1, rounds))
-        for j, w in enumerate(lat_workers):
-            for m in order(r + j, ('native', 'emul')):
-                for f in run(bins[m], 'latency', w, lat_count, lat_warmup):
-                    if f[0] == 'latency':
-                        lat[m, w].append(int(f[2]))
-                        floor[m, w].append(int(f[3]))
-                        after[m, w].append(int(f[4]))
-                        lat_allocs[m, w].append(int(f[5]))
-        for m in order(r, ('native', 'emul')):
-            for f in run(bins[m], 'concurrent', *conc):
-                if f[0] == 'concurrent':
-                    conc_ns[m].append(int(f[4]))
-                    conc_allocs[m].append(int(f[5]))
-        for j, kind in enumerate(('default', 'own')):
-            modes = ('plain', 'emul', 'native') if kind == 'default' \
-                else ('plain', 'emul')
-            for m in order(r + j, modes):
-                best = max(float(f[3]) for f in
-                           run(bins[m], 'callrcu', 1, cr_calls, cr_reps, kind)
-                           if f[0] == 'callrcu')
-                cr[m, kind].append(best)
+    barrier_modes = ('native', 'emul')
+    srv = dict((m, Server(bins[m])) for m in barrier_modes)
+    for w in lat_workers:
+        log('latency, %d workers' % w)
+        for m in barrier_modes:
+            srv[m].ask('latency', w, 1, 2)      # new workers, warm-up
+        for i in range(samples):
+            for m in order(i, barrier_modes):
+                for f in srv[m].ask('latency', w, 1, 0):
+                    lat[m, w].append(int(f[2]))
+                    floor[m, w].append(int(f[3]))
+                    after[m, w].append(int(f[4]))
+                    lat_allocs[m, w].append(int(f[5]))
+    log('concurrent callers')
+    for i in range(conc_runs):
+        for m in order(i, barrier_modes):
+            for f in srv[m].ask('concurrent', *conc):
+                conc_ns[m].append(int(f[4]))
+                conc_allocs[m].append(int(f[5]))
+    for m in barrier_modes:
+        srv[m].close()
+    # Fresh processes for each kind: once the emulation has seen the
+    # default worker, call_rcu() no longer looks for it.
+    for j, kind in enumerate(kinds):
+        log('call_rcu, %s' % kind)
+        modes = MODES if kind == 'default' else ('plain', 'emul')
+        srv = dict((m, Server(bins[m])) for m in modes)
+        for i in range(cr_turns):
+            for m in order(i + j, modes):
+                cr[m, kind].append(max(float(f[3]) for f in srv[m].ask(
+                    'callrcu', 1, cr_calls, cr_reps, kind)))
+        for m in modes:
+            srv[m].close()
 
     instr = {}
     valgrind = shutil.which('valgrind')
@@ -168,11 +208,19 @@ def main():
         log('callgrind')
         for w in (1, 16):
             for m in ('native', 'emul'):
-                caller = callgrind_total(valgrind, bins[m], w, 20, True)
-                lo = callgrind_total(valgrind, bins[m], w, 10, False)
-                hi = callgrind_total(valgrind, bins[m], w, 30, False)
+                caller = callgrind_total(valgrind, bins[m], ('instr', w, 20),
+                                         'bench_barrier_once')
+                lo = callgrind_total(valgrind, bins[m], ('instr', w, 10))
+                hi = callgrind_total(valgrind, bins[m], ('instr', w, 30))
                 instr[m, w, 'caller'] = caller / 20.0
                 instr[m, w, 'all'] = (hi - lo) / 20.0
+        # Two repetitions of 20000 calls: the warm-up and one more.
+        for kind in kinds:
+            for m in MODES:
+                n = callgrind_total(valgrind, bins[m],
+                                    ('callrcu', 1, 20000, 1, kind),
+                                    'bench_call_rcu_many')
+                instr[m, kind] = n / 40000.0
 
     # ---------------------------------------------------------------- table
     rows = []
@@ -194,7 +242,7 @@ def main():
         rows.append((label, unit_fmt % base, unit_fmt % emul,
                      '%.3f' % ratio if base else '-', target, result))
 
-    n_lat = min(len(v) for v in lat.values() if v)
+    n_lat = samples
     rows.append(('-- barrier: baseline = liburcu rcu_barrier() (bench-native), '
                  'emulated = bench-emul',))
     for w in lat_workers:
@@ -228,15 +276,22 @@ def main():
         a_n, a_e, unit_fmt='%.2f', verdict=('emul = 0', a_e == 0))
     rows.append(('-- call_rcu: baseline = plain liburcu, no urcu-compat.h '
                  '(bench-plain), emulated = bench-emul',))
-    row('call_rcu, 1 thread, default worker, Mcalls/s',
-        median(cr['plain', 'default']) / 1e6,
-        median(cr['emul', 'default']) / 1e6, ('>=', 0.97))
-    row('call_rcu, 1 thread, own worker, Mcalls/s',
-        median(cr['plain', 'own']) / 1e6,
-        median(cr['emul', 'own']) / 1e6, ('>=', 0.97))
+    what = {'default': 'default worker', 'own': 'own worker',
+            'percpu': 'per-CPU workers'}
+    for kind in kinds:
+        row('call_rcu, 1 thread, %s, Mcalls per CPU-s' % what[kind],
+            median(cr['plain', kind]) / 1e6,
+            median(cr['emul', kind]) / 1e6, ('>=', 0.97))
     row('  control: header in native mode (emulated column), default',
         median(cr['plain', 'default']) / 1e6,
         median(cr['native', 'default']) / 1e6)
+    if instr:
+        for kind in kinds:
+            row('  instructions per call_rcu, %s (callgrind)' % what[kind],
+                instr['plain', kind], instr['emul', kind], unit_fmt='%.0f')
+        row('  control: header in native mode (emulated column), '
+            'sum of the 3', sum(instr['plain', k] for k in kinds),
+            sum(instr['native', k] for k in kinds), unit_fmt='%.0f')
     if instr:
         rows.append(('-- instructions per barrier, no callback pending '
                      '(callgrind): baseline = native, emulated = emul',))
@@ -255,10 +310,14 @@ def main():
     print('load:    %.2f before, %.2f after (1-minute load average; other '
           'work on the machine shows here)' % (load_before[0],
                                                os.getloadavg()[0]))
-    print('rounds:  %d, native and emulated alternating; latency: %d '
-          'barriers per mode and worker count; call_rcu: best of %d x %d '
-          'calls per run, median over the runs' % (rounds, n_lat, cr_reps,
-                                                    cr_calls))
+    print('samples: barriers alternate native/emulated one by one, %d per '
+          'mode and worker count' % samples)
+    print('         concurrent callers: %d runs per mode, alternating'
+          % conc_runs)
+    print('         call_rcu: %d turns per mode in rotating order, each the '
+          'best of %d x %d calls' % (cr_turns, cr_reps, cr_calls))
+    print("         timed on the calling thread's CPU clock; median over "
+          'the turns')
     print()
     head = ('metric', 'baseline', 'emulated', 'ratio', 'target', 'result')
     width = max(len(r[0]) for r in rows if len(r) > 1)
