@@ -33,15 +33,22 @@ def log(msg):
 
 
 def build(builddir):
-    """Build quietly: stdout is for the table only."""
+    """Build the three binaries alone; stdout is for the table only."""
     if not os.path.exists(os.path.join(builddir, 'build.ninja')):
         subprocess.check_call(['meson', 'setup', builddir,
                                '--buildtype=release', '-Dtests=false'],
                               cwd=ROOT, stdout=sys.stderr)
-    subprocess.check_call(['meson', 'compile', '-C', builddir], cwd=ROOT,
+    subprocess.check_call(['meson', 'compile', '-C', builddir] +
+                          ['bench/bench-' + m for m in MODES], cwd=ROOT,
                           stdout=sys.stderr)
     return dict((m, os.path.join(builddir, 'bench', 'bench-' + m))
                 for m in MODES)
+
+
+def run(binary, *args):
+    out = subprocess.check_output([binary] + [str(a) for a in args],
+                                  universal_newlines=True)
+    return [line.split() for line in out.splitlines() if line.strip()]
 
 
 class Server(object):
@@ -154,9 +161,9 @@ def main():
     conc = (16, 20, 4)          # threads, barriers each, workers
     conc_runs = 4 if opt.quick else 8
     # Short enough to run while the worker sleeps (10 ms), timed on the
-    # calling thread's CPU clock: the best of 5, median over the turns.
+    # calling thread's CPU clock: the best of 5, median over the processes.
     cr_calls, cr_reps = 100000, 5
-    cr_turns = 8 if opt.quick else 20
+    cr_turns = 10 if opt.quick else 40
     kinds = ('default', 'own', 'percpu')
     load_before = os.getloadavg()
 
@@ -189,18 +196,17 @@ def main():
                 conc_allocs[m].append(int(f[5]))
     for m in barrier_modes:
         srv[m].close()
-    # Fresh processes for each kind: once the emulation has seen the
+    # A fresh process per measurement: a process keeps the speed it drew
+    # (placement, address layout), and once the emulation has seen the
     # default worker, call_rcu() no longer looks for it.
     for j, kind in enumerate(kinds):
         log('call_rcu, %s' % kind)
         modes = MODES if kind == 'default' else ('plain', 'emul')
-        srv = dict((m, Server(bins[m])) for m in modes)
         for i in range(cr_turns):
             for m in order(i + j, modes):
-                cr[m, kind].append(max(float(f[3]) for f in srv[m].ask(
-                    'callrcu', 1, cr_calls, cr_reps, kind)))
-        for m in modes:
-            srv[m].close()
+                cr[m, kind].append(max(float(f[3]) for f in run(
+                    bins[m], 'callrcu', 1, cr_calls, cr_reps, kind)
+                    if f[0] == 'callrcu'))
 
     instr = {}
     valgrind = shutil.which('valgrind')
@@ -314,10 +320,10 @@ def main():
           'mode and worker count' % samples)
     print('         concurrent callers: %d runs per mode, alternating'
           % conc_runs)
-    print('         call_rcu: %d turns per mode in rotating order, each the '
-          'best of %d x %d calls' % (cr_turns, cr_reps, cr_calls))
+    print('         call_rcu: %d processes per mode in rotating order, each '
+          'the best of %d x %d calls' % (cr_turns, cr_reps, cr_calls))
     print("         timed on the calling thread's CPU clock; median over "
-          'the turns')
+          'the processes')
     print()
     head = ('metric', 'baseline', 'emulated', 'ratio', 'target', 'result')
     width = max(len(r[0]) for r in rows if len(r) > 1)
