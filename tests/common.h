@@ -137,6 +137,41 @@ static inline void free_cpu_workers(void)
 		urcu_compat_call_rcu_data_free(crdp[cpu]);
 }
 
+/*
+ * Run fn in a fork() child and return its verdict (0: pass), read from a
+ * pipe: under a leak checker the child's exit code is not the test's.
+ * With handlers, liburcu's call_rcu fork hooks run around fork().
+ */
+static inline int run_in_child(int (*fn)(void), int with_handlers)
+{
+	char verdict = 1;
+	int fds[2];
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	if (with_handlers)
+		call_rcu_before_fork();
+	pid = fork();
+	if (pid == 0) {
+		if (with_handlers)
+			call_rcu_after_fork_child();
+		verdict = (char)fn();
+		_exit(write(fds[1], &verdict, 1) == 1 ? 0 : 2);
+	}
+	if (with_handlers)
+		call_rcu_after_fork_parent();
+	close(fds[1]);
+	test_offline();
+	if (pid < 0 || read(fds[0], &verdict, 1) != 1)
+		verdict = -1;
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	test_online();
+	close(fds[0]);
+	return verdict;
+}
+
 /* A counted callback: adds one to *counter, then frees itself. */
 struct counted {
 	struct rcu_head head;

@@ -121,31 +121,8 @@ static int free_all_cpu_child(void)
 
 static void test_barrier_covers_cpu_workers_freed_with_callbacks(void **state)
 {
-	char verdict = 1;
-	int fds[2];
-	pid_t pid;
-
 	(void)state;
-	/* The verdict goes through a pipe: a leak checker may own the exit code. */
-	assert_int_equal(pipe(fds), 0);
-	call_rcu_before_fork();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		call_rcu_after_fork_child();
-		verdict = (char)free_all_cpu_child();
-		if (write(fds[1], &verdict, 1) != 1)
-			_exit(2);
-		_exit(0);
-	}
-	call_rcu_after_fork_parent();
-	close(fds[1]);
-	test_offline();
-	assert_int_equal(read(fds[0], &verdict, 1), 1);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	test_online();
-	close(fds[0]);
-	assert_int_equal(verdict, 0);
+	assert_int_equal(run_in_child(free_all_cpu_child, 1), 0);
 }
 
 static void test_barrier_covers_thread_worker(void **state)
@@ -430,59 +407,43 @@ static void test_barrier_inside_callback_is_refused(void **state)
 	assert_int_equal(cb_timeout_result, -EDEADLK);
 }
 
+static unsigned long fork_ran;
+
+static int child_with_handlers(void)
+{
+	int i;
+
+	for (i = 0; i < 10; i++)
+		queue_counted(&fork_ran);
+	/* What the parent had queued runs in the child too. */
+	return urcu_compat_barrier() != 0 || fork_ran != 11;
+}
+
 static void test_barrier_in_fork_child_with_handlers(void **state)
 {
-	unsigned long ran = 0;
-	int status, i;
-	pid_t pid;
-
 	(void)state;
-	queue_counted(&ran);
-	call_rcu_before_fork();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		call_rcu_after_fork_child();
-		for (i = 0; i < 10; i++)
-			queue_counted(&ran);
-		/* What the parent had queued runs in the child too. */
-		if (urcu_compat_barrier() != 0 || ran != 11)
-			_exit(1);
-		_exit(0);
-	}
-	call_rcu_after_fork_parent();
-	test_offline();
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	test_online();
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	fork_ran = 0;
+	queue_counted(&fork_ran);
+	assert_int_equal(run_in_child(child_with_handlers, 1), 0);
 	assert_int_equal(urcu_compat_barrier(), 0);
-	assert_int_equal(ran, 1);
+	assert_int_equal(fork_ran, 1);
+}
+
+static int child_without_handlers(void)
+{
+	/* The workers' threads do not exist here: refuse, do not hang. */
+	return urcu_compat_barrier() != -ESRCH ||
+		urcu_compat_barrier_timeout(100000) != -ESRCH;
 }
 
 static void test_barrier_in_fork_child_without_handlers(void **state)
 {
 	unsigned long ran = 0;
-	int status;
-	pid_t pid;
 
 	(void)state;
 	queue_counted(&ran);
 	assert_int_equal(urcu_compat_barrier(), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* The workers' threads do not exist here: refuse, do not hang. */
-		if (urcu_compat_barrier() != -ESRCH ||
-		    urcu_compat_barrier_timeout(100000) != -ESRCH)
-			_exit(1);
-		_exit(0);
-	}
-	test_offline();
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	test_online();
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(run_in_child(child_without_handlers, 0), 0);
 }
 
 #if URCU_COMPAT_IS_QSBR
