@@ -295,6 +295,7 @@ static void drain_cb(struct rcu_head *head)
 		finish_one();
 	}
 	release_worker(w);
+	pthread_cond_broadcast(&emul_done);	/* the free waits for it */
 	pthread_mutex_unlock(&emul_lock);
 }
 
@@ -449,8 +450,13 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned lo
 }
 
 /*
- * Mark a worker as being freed and queue its drain marker behind its
- * callbacks. Under emul_lock (and the RCU read lock for per-CPU ones).
+ * Freeing a worker: mark it, queue a drain marker behind its callbacks,
+ * wait until the marker has run on it, then let liburcu free it. With
+ * its queue empty, liburcu moves nothing to the default worker, and so
+ * never creates one nobody asked for. Barriers that start meanwhile wait
+ * for the marker instead of queueing on the dying worker.
+ *
+ * start_drain: under emul_lock (and the RCU read lock for per-CPU ones).
  */
 static void start_drain(struct call_rcu_data *crdp, void *token)
 {
@@ -470,10 +476,31 @@ static void start_drain(struct call_rcu_data *crdp, void *token)
 	enqueue_on(crdp, &w->drain_head, drain_cb);
 }
 
+static int drain_pending_for(void *token)	/* under emul_lock */
+{
+	struct worker *w;
+
+	cds_list_for_each_entry(w, &workers, node)
+		if (w->freeing == token && w->drain_pending)
+			return 1;
+	return 0;
+}
+
+static void wait_drain(void *token)	/* under emul_lock */
+{
+	int was_online;
+
+	while (drain_pending_for(token)) {
+		was_online = go_offline();
+		pthread_cond_wait(&emul_done, &emul_lock);
+		come_back(was_online);
+	}
+}
+
 /*
- * After liburcu freed the workers marked with token: their records lose
- * the pointer; a drain marker that did not run on its own worker was
- * moved to the default worker, which therefore exists.
+ * After liburcu freed the workers marked with token, their records lose
+ * the pointer. A worker that could not be tracked (out of memory) may
+ * have had callbacks moved to the default worker: cover it from now on.
  */
 static void end_drain(void *token)
 {
@@ -508,6 +535,7 @@ static void emul_call_rcu_data_free(struct call_rcu_data *crdp)
 	}
 	pthread_mutex_lock(&emul_lock);
 	start_drain(crdp, &token);
+	wait_drain(&token);
 	pthread_mutex_unlock(&emul_lock);
 	call_rcu_data_free(crdp);
 	end_drain(&token);
@@ -532,6 +560,7 @@ API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 			start_drain(crdp, &token);
 	}
 	rcu_read_unlock();
+	wait_drain(&token);
 	pthread_mutex_unlock(&emul_lock);
 	free_all_cpu_call_rcu_data();
 	end_drain(&token);

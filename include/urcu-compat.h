@@ -10,8 +10,9 @@
  * header before it, it includes <urcu.h>.
  *
  * Everything is worked out from what liburcu's headers define:
- *   - liburcu 0.8 and newer have rcu_barrier(): it is used untouched, and
- *     nothing is put in front of call_rcu() or the read side.
+ *   - liburcu 0.8 and newer have rcu_barrier(): liburcu's own barrier
+ *     does the work, behind the library's misuse checks; nothing is put
+ *     in front of call_rcu() or the read side.
  *   - liburcu 0.7 has none: rcu_barrier() is provided by the library,
  *     built from one rendezvous callback per call_rcu worker. To know the
  *     workers, the header routes the call_rcu worker calls (create, free,
@@ -50,23 +51,18 @@
 #define URCU_COMPAT_FLAVOR_NAME		"qsbr"
 #define URCU_COMPAT_IS_QSBR		1
 #define URCU_COMPAT_FLAVOR_TAG		qsbr
-#define URCU_COMPAT_PREFIXED_BARRIER	urcu_qsbr_barrier
 #elif defined(_URCU_BP_H)
 #define URCU_COMPAT_FLAVOR_NAME		"bp"
 #define URCU_COMPAT_FLAVOR_TAG		bp
-#define URCU_COMPAT_PREFIXED_BARRIER	urcu_bp_barrier
 #elif defined(_URCU_SIGNAL_H) || defined(RCU_SIGNAL)
 #define URCU_COMPAT_FLAVOR_NAME		"signal"
 #define URCU_COMPAT_FLAVOR_TAG		signal
-#define URCU_COMPAT_PREFIXED_BARRIER	urcu_signal_barrier
 #elif defined(_URCU_MB_H) || defined(RCU_MB)
 #define URCU_COMPAT_FLAVOR_NAME		"mb"
 #define URCU_COMPAT_FLAVOR_TAG		mb
-#define URCU_COMPAT_PREFIXED_BARRIER	urcu_mb_barrier
 #else
 #define URCU_COMPAT_FLAVOR_NAME		"memb"
 #define URCU_COMPAT_FLAVOR_TAG		memb
-#define URCU_COMPAT_PREFIXED_BARRIER	urcu_memb_barrier
 #endif
 #ifndef URCU_COMPAT_IS_QSBR
 #define URCU_COMPAT_IS_QSBR		0
@@ -157,7 +153,7 @@ void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp);
  */
 void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms);
 
-/* The library's half of rcu_barrier() and the fork hooks (all modes). */
+/* rcu_barrier(), and the liburcu calls the library watches (all modes). */
 void URCU_COMPAT_SYM(rcu_barrier)(void);
 void URCU_COMPAT_SYM(wrap_call_rcu_before_fork)(void);
 void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void);
@@ -203,12 +199,15 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 #define call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
 #undef free_all_cpu_call_rcu_data
 #define free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
+#endif
+
+/*
+ * rcu_barrier(): the library's checks (read side, callback, fork child:
+ * refused at once with a one-time message), then liburcu's own barrier
+ * from 0.8 on, the emulation on 0.7.
+ */
 #undef rcu_barrier
 #define rcu_barrier			URCU_COMPAT_SYM(rcu_barrier)
-#elif !defined(rcu_barrier)
-/* 0.11+ prefixed header used without liburcu's mapping. */
-#define rcu_barrier			URCU_COMPAT_PREFIXED_BARRIER
-#endif
 
 /*
  * In every mode the library sees the fork hooks, to know whether a
