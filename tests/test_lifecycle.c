@@ -1,0 +1,1305 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Worker lifecycle: urcu_compat_call_rcu_data_free() joins each worker's
+ * thread exactly once whoever does it (liburcu or the library), bounded
+ * barriers give up and recover, exit barriers run queued and chained
+ * callbacks before the process ends, and exit never hangs: fork() child
+ * without liburcu's handlers, callback blocked forever, exit from a
+ * callback or a read-side critical section.
+ *
+ * pthread_join() is interposed here: every join made in this process,
+ * by liburcu, by the library or by the test, is logged.
+ *
+ * Exit is observed from a parent process. Scenarios that need a process
+ * of their own (exit barriers, blocked callbacks, exit from a callback or
+ * a read-side critical section, a fork() before any RCU use) run in a
+ * fresh copy of this executable, started with fork() + exec() and
+ * "--scenario NAME FD"; they report through a shared page on FD and
+ * their exit status. A fork() child without liburcu's handlers is a plain
+ * fork() of the test process, since what it inherits is the point.
+ * Children call exit() or return from main(), never _exit(), so that
+ * the destructors run. A child that would hang is left to the test
+ * harness timeout: nothing here measures time in an assertion. cmocka
+ * asserts are made in the test process's main thread only.
+ */
+#include "common.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#ifndef EXPECT_NATIVE
+#error "EXPECT_NATIVE must say which mode this test is built for"
+#endif
+
+/* ---------------------------------------------------------------- */
+/* pthread_join() interposer                                          */
+/* ---------------------------------------------------------------- */
+
+#define JOIN_LOG_MAX	4096
+#define JOIN_RUNNING	(-1)
+
+struct join_record {
+	pthread_t tid;
+	int ret;	/* JOIN_RUNNING until the join returned */
+};
+
+static pthread_mutex_t join_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct join_record join_log[JOIN_LOG_MAX];
+static unsigned int join_calls;
+static pthread_t join_refused;	/* a thread that never exits: joining it hangs */
+static int join_refuse_set;
+static int (*real_join)(pthread_t, void **);
+static pthread_once_t real_join_once = PTHREAD_ONCE_INIT;
+
+static void find_real_join(void)
+{
+	void *sym = dlsym(RTLD_NEXT, "pthread_join");
+
+	if (!sym)
+		abort();
+	memcpy(&real_join, &sym, sizeof(real_join));
+}
+
+int pthread_join(pthread_t tid, void **retval)
+{
+	unsigned int slot;
+	int refuse, ret;
+
+	pthread_once(&real_join_once, find_real_join);
+	pthread_mutex_lock(&join_lock);
+	slot = join_calls++;
+	if (slot < JOIN_LOG_MAX) {
+		join_log[slot].tid = tid;
+		join_log[slot].ret = JOIN_RUNNING;
+	}
+	refuse = join_refuse_set && pthread_equal(tid, join_refused);
+	pthread_mutex_unlock(&join_lock);
+
+	/* A join of the refused thread is logged, not made: it would never return. */
+	ret = refuse ? EDEADLK : real_join(tid, retval);
+
+	pthread_mutex_lock(&join_lock);
+	if (slot < JOIN_LOG_MAX)
+		join_log[slot].ret = ret;
+	pthread_mutex_unlock(&join_lock);
+	return ret;
+}
+
+static unsigned int join_mark(void)
+{
+	unsigned int mark;
+
+	pthread_mutex_lock(&join_lock);
+	mark = join_calls;
+	pthread_mutex_unlock(&join_lock);
+	return mark;
+}
+
+/*
+ * Joins of tid logged since mark; *last_ret: what the last one returned.
+ * UINT_MAX, which no check accepts, once the log has overflowed.
+ */
+static unsigned int joins_of_since(pthread_t tid, unsigned int mark, int *last_ret)
+{
+	unsigned int i, n = 0;
+
+	pthread_mutex_lock(&join_lock);
+	if (join_calls > JOIN_LOG_MAX) {
+		pthread_mutex_unlock(&join_lock);
+		return UINT_MAX;
+	}
+	for (i = mark; i < join_calls; i++) {
+		if (!pthread_equal(join_log[i].tid, tid))
+			continue;
+		n++;
+		if (last_ret)
+			*last_ret = join_log[i].ret;
+	}
+	pthread_mutex_unlock(&join_lock);
+	return n;
+}
+
+static unsigned int joins_since(unsigned int mark)
+{
+	return join_mark() - mark;
+}
+
+static void refuse_join_of(pthread_t tid)
+{
+	pthread_mutex_lock(&join_lock);
+	join_refused = tid;
+	join_refuse_set = 1;
+	pthread_mutex_unlock(&join_lock);
+}
+
+static void allow_all_joins(void)
+{
+	pthread_mutex_lock(&join_lock);
+	join_refuse_set = 0;
+	pthread_mutex_unlock(&join_lock);
+}
+
+/* ---------------------------------------------------------------- */
+/* Helpers                                                            */
+/* ---------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0;
+}
+
+/* QSBR: an online caller is back online after the library returned. */
+static void assert_online_again(void)
+{
+#if URCU_COMPAT_IS_QSBR && defined(rcu_read_ongoing)
+	assert_true(rcu_read_ongoing());
+#endif
+}
+
+/* queue_counted() without cmocka, for threads other than the main one. */
+static int try_queue_counted(unsigned long *counter)
+{
+	struct counted *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -1;
+	c->counter = counter;
+	call_rcu(&c->head, counted_cb);
+	return 0;
+}
+
+static void gate_init(struct gate *g)
+{
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+}
+
+/*
+ * Seen from inside a worker: it plants a thread-specific value whose
+ * destructor runs as that thread exits.
+ */
+static pthread_key_t exit_key;
+
+struct exit_watch {
+	struct rcu_head head;
+	struct call_rcu_data *crdp;
+	struct gate planted;
+	int mine;	/* the callback ran on crdp's own thread */
+	int exited;	/* that thread ran its TSD destructors */
+};
+
+static void exit_watch_destructor(void *arg)
+{
+	struct exit_watch *w = arg;
+
+	uatomic_set(&w->exited, 1);
+}
+
+static void plant_exit_watch(struct rcu_head *head)
+{
+	struct exit_watch *w = caa_container_of(head, struct exit_watch, head);
+
+	w->mine = get_thread_call_rcu_data() == w->crdp &&
+		pthread_equal(get_call_rcu_thread(w->crdp), pthread_self()) &&
+		pthread_setspecific(exit_key, w) == 0;
+	gate_mark_entered(&w->planted);
+}
+
+/* Plant w in crdp's thread; returns once the callback has run. */
+static void plant_watch(struct exit_watch *w, struct call_rcu_data *crdp)
+{
+	struct call_rcu_data *saved = get_thread_call_rcu_data();
+
+	memset(w, 0, sizeof(*w));
+	gate_init(&w->planted);
+	w->crdp = crdp;
+	set_thread_call_rcu_data(crdp);
+	call_rcu(&w->head, plant_exit_watch);
+	set_thread_call_rcu_data(saved);
+	gate_wait_entered(&w->planted);
+}
+
+/*
+ * A worker of this thread's own, with the watch planted in its thread
+ * and some callbacks still queued on it.
+ */
+static struct call_rcu_data *start_watched_worker(struct exit_watch *w,
+						  unsigned long *ran, int queued)
+{
+	struct call_rcu_data *crdp = create_call_rcu_data(0, -1);
+	int i;
+
+	assert_non_null(crdp);
+	plant_watch(w, crdp);
+	set_thread_call_rcu_data(crdp);
+	for (i = 0; i < queued; i++)
+		queue_counted(ran);
+	set_thread_call_rcu_data(NULL);
+	return crdp;
+}
+
+/*
+ * A callback that blocks on its gate until the test opens it. Static
+ * storage: a fork() child that inherits it blocked still reaches it.
+ */
+struct gated {
+	struct rcu_head head;
+	struct gate gate;
+	unsigned long *passed;
+};
+
+static void gated_cb(struct rcu_head *head)
+{
+	struct gated *g = caa_container_of(head, struct gated, head);
+
+	gate_pass(&g->gate);
+	if (g->passed)
+		uatomic_inc(g->passed);
+}
+
+/* Queue g and wait until the worker it went to is blocked in it. */
+static void block_worker_on(struct gated *g, unsigned long *passed)
+{
+	gate_init(&g->gate);
+	g->passed = passed;
+	call_rcu(&g->head, gated_cb);
+	gate_wait_entered(&g->gate);
+}
+
+/* The gates of the test process; a failed test opens them on its way out. */
+static struct gated dflt_gated, own_gated;
+
+static int open_gates(void **state)
+{
+	(void)state;
+	gate_open(&dflt_gated.gate);
+	gate_open(&own_gated.gate);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* 1. urcu_compat_call_rcu_data_free(): exactly one join               */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Free one watched worker; check its thread had exited and was joined
+ * exactly once, successfully, and nothing else was joined. Returns the
+ * time the free took (printed, never asserted).
+ */
+static double free_and_check_one_join(void)
+{
+	struct exit_watch watch;
+	struct call_rcu_data *crdp;
+	unsigned long ran = 0;
+	unsigned int mark;
+	pthread_t tid;
+	double t0, ms;
+	int ret = JOIN_RUNNING;
+
+	crdp = start_watched_worker(&watch, &ran, 50);
+	assert_true(watch.mine);
+	tid = get_call_rcu_thread(crdp);
+	synchronize_rcu();
+
+	mark = join_mark();
+	t0 = now_ms();
+	urcu_compat_call_rcu_data_free(crdp);
+	ms = now_ms() - t0;
+
+	assert_online_again();
+	/* The thread has exited and was joined once, by liburcu or by the library. */
+	assert_int_equal(uatomic_read(&watch.exited), 1);
+	assert_int_equal(joins_of_since(tid, mark, &ret), 1);
+	assert_int_equal(ret, 0);
+	assert_int_equal(joins_since(mark), 1);
+	/* Its callbacks were not lost: run here or moved to the default worker. */
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&ran), 50);
+	/* Nobody joined it again afterwards. */
+	assert_int_equal(joins_of_since(tid, mark, NULL), 1);
+	return ms;
+}
+
+#define FREES_IN_A_ROW 4
+
+static void test_free_joins_each_worker_once(void **state)
+{
+	double ms[FREES_IN_A_ROW];
+	int i;
+
+	(void)state;
+	/* The first free finds out what liburcu does; the others reuse it. */
+	for (i = 0; i < FREES_IN_A_ROW; i++)
+		ms[i] = free_and_check_one_join();
+	printf("# urcu_compat_call_rcu_data_free: first %.2f ms (finds out whether liburcu joins), then",
+	       ms[0]);
+	for (i = 1; i < FREES_IN_A_ROW; i++)
+		printf(" %.2f", ms[i]);
+	printf(" ms\n");
+}
+
+/* Several threads free their own workers at the same time. */
+#define CONCURRENT_FREES 4
+
+struct freer {
+	struct exit_watch watch;
+	unsigned long ran;
+	pthread_t worker_tid;
+	pthread_barrier_t *all_started;
+	int failed;	/* no cmocka outside the main thread */
+};
+
+static void *freer_thread(void *p)
+{
+	struct freer *f = p;
+	struct call_rcu_data *crdp;
+	int i;
+
+	rcu_register_thread();
+	crdp = create_call_rcu_data(0, -1);
+	if (crdp) {
+		plant_watch(&f->watch, crdp);
+		f->worker_tid = get_call_rcu_thread(crdp);
+		set_thread_call_rcu_data(crdp);
+		for (i = 0; i < 20; i++)
+			if (try_queue_counted(&f->ran))
+				f->failed = 1;
+		set_thread_call_rcu_data(NULL);
+		synchronize_rcu();
+	} else {
+		f->failed = 1;
+	}
+	/* Every worker exists before any is freed: their pthread_t differ. */
+	test_offline();
+	pthread_barrier_wait(f->all_started);
+	test_online();
+	urcu_compat_call_rcu_data_free(crdp);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_free_from_many_threads_at_once(void **state)
+{
+	struct freer freers[CONCURRENT_FREES];
+	pthread_barrier_t all_started;
+	unsigned int mark;
+	int i, ret;
+
+	(void)state;
+	memset(freers, 0, sizeof(freers));
+	assert_int_equal(pthread_barrier_init(&all_started, NULL, CONCURRENT_FREES), 0);
+	for (i = 0; i < CONCURRENT_FREES; i++)
+		freers[i].all_started = &all_started;
+	mark = join_mark();
+	run_threads(CONCURRENT_FREES, freer_thread, freers, sizeof(freers[0]));
+	for (i = 0; i < CONCURRENT_FREES; i++) {
+		assert_false(freers[i].failed);
+		assert_true(freers[i].watch.mine);
+		assert_int_equal(uatomic_read(&freers[i].watch.exited), 1);
+		ret = JOIN_RUNNING;
+		assert_int_equal(joins_of_since(freers[i].worker_tid, mark, &ret), 1);
+		assert_int_equal(ret, 0);
+	}
+	/* The workers, and the freeing threads joined by run_threads(). */
+	assert_int_equal(joins_since(mark), 2 * CONCURRENT_FREES);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	for (i = 0; i < CONCURRENT_FREES; i++)
+		assert_int_equal(uatomic_read(&freers[i].ran), 20);
+	pthread_barrier_destroy(&all_started);
+}
+
+/*
+ * NULL and the default worker: nothing happens, as with liburcu's
+ * call_rcu_data_free(). The default worker's thread never exits, so a
+ * join of it would never return: the interposer logs it and refuses it.
+ */
+static void test_free_ignores_null_and_default_worker(void **state)
+{
+	struct call_rcu_data *dflt;
+	unsigned long ran = 0;
+	unsigned int mark;
+	pthread_t tid;
+
+	(void)state;
+	/* Let the library settle whether liburcu joins (first free). */
+	free_and_check_one_join();
+
+	mark = join_mark();
+	urcu_compat_call_rcu_data_free(NULL);
+	assert_int_equal(joins_since(mark), 0);
+	assert_online_again();
+
+	dflt = get_default_call_rcu_data();
+	assert_non_null(dflt);
+	tid = get_call_rcu_thread(dflt);
+	refuse_join_of(tid);
+	urcu_compat_call_rcu_data_free(dflt);
+	urcu_compat_call_rcu_data_free(dflt);
+	allow_all_joins();
+	assert_online_again();
+	if (joins_of_since(tid, mark, NULL))
+		printf("# the default worker's thread, which never exits, was joined %u times (2 frees)\n",
+		       joins_of_since(tid, mark, NULL));
+	assert_int_equal(joins_of_since(tid, mark, NULL), 0);
+	assert_int_equal(joins_since(mark), 0);
+
+	/* Still the default worker, still running callbacks. */
+	assert_ptr_equal(get_default_call_rcu_data(), dflt);
+	queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&ran), 1);
+}
+
+/* ---------------------------------------------------------------- */
+/* 2. urcu_compat_barrier_timeout()                                    */
+/* ---------------------------------------------------------------- */
+
+#define GENEROUS_MS	3600000U	/* never reached: the harness times out first */
+
+static void test_barrier_timeout_with_blocked_callback(void **state)
+{
+	struct call_rcu_data *own;
+	unsigned long ran = 0, passed = 0;
+	int i;
+
+	(void)state;
+	/* The default worker and a worker of this thread both block. */
+	block_worker_on(&dflt_gated, &passed);
+	for (i = 0; i < 20; i++)
+		queue_counted(&ran);
+	own = create_call_rcu_data(0, -1);
+	assert_non_null(own);
+	set_thread_call_rcu_data(own);
+	block_worker_on(&own_gated, &passed);
+	for (i = 0; i < 20; i++)
+		queue_counted(&ran);
+	set_thread_call_rcu_data(NULL);
+
+	/* What was queued cannot run: every bounded barrier gives up. */
+	assert_int_equal(urcu_compat_barrier_timeout(0), -ETIMEDOUT);
+	assert_online_again();
+	assert_int_equal(urcu_compat_barrier_timeout(1), -ETIMEDOUT);
+	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
+	assert_online_again();
+	assert_int_equal(uatomic_read(&ran), 0);
+
+	/* One worker released: the other still holds the barrier. */
+	gate_open(&dflt_gated.gate);
+	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
+
+	gate_open(&own_gated.gate);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_online_again();
+	assert_int_equal(uatomic_read(&passed), 2);
+	assert_int_equal(uatomic_read(&ran), 40);
+
+	/* The barriers that gave up left nothing behind that gets in the way. */
+	set_thread_call_rcu_data(own);
+	for (i = 0; i < 10; i++)
+		queue_counted(&ran);
+	set_thread_call_rcu_data(NULL);
+	for (i = 0; i < 10; i++)
+		queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
+	assert_online_again();
+	assert_int_equal(uatomic_read(&ran), 60);
+	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
+	assert_int_equal(urcu_compat_barrier(), 0);
+
+	synchronize_rcu();
+	urcu_compat_call_rcu_data_free(own);
+}
+
+/* ---------------------------------------------------------------- */
+/* Child processes                                                    */
+/* ---------------------------------------------------------------- */
+
+/* What a child reports beyond its exit status. */
+struct report {
+	unsigned long ran;		/* plain callbacks */
+	unsigned long chain_ran;	/* links of chained callbacks */
+	unsigned long passed;		/* gated callbacks that got through */
+	unsigned long behind;		/* callbacks queued behind a blocked one */
+	unsigned long ran_at_barrier;	/* plain callbacks run when a barrier returned */
+	long barrier_ret;		/* what that barrier returned */
+	unsigned long joins;		/* joins of a thread that must not be joined */
+	unsigned long reused;		/* new workers at a freed default's address */
+	int grandchild_status;		/* exit status of a grandchild, 256 + signal */
+};
+
+static const char *self_exe;	/* this executable, for the scenarios */
+
+static struct report *report_map(int fd)
+{
+	void *p = mmap(NULL, sizeof(struct report), PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* fork(); stdio flushed first, so that a child's exit() repeats nothing. */
+static pid_t fork_plain(void)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	return pid;
+}
+
+/* The child's exit status; a child that hangs is the harness's to catch. */
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	assert_true(pid > 0);
+	test_offline();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	test_online();
+	if (WIFSIGNALED(status))
+		printf("# child %d killed by signal %d\n", (int)pid, WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* Run a scenario in a fresh process: its exit status, its report in *out. */
+static int run_scenario(const char *name, struct report *out)
+{
+	struct report *r;
+	char fdarg[16];
+	FILE *file = tmpfile();
+	int fd, status;
+	pid_t pid;
+
+	assert_non_null(file);
+	fd = fileno(file);
+	assert_int_equal(ftruncate(fd, sizeof(*r)), 0);
+	r = report_map(fd);
+	assert_non_null(r);
+	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	pid = fork_plain();
+	if (pid == 0) {
+		execl(self_exe, self_exe, "--scenario", name, fdarg, (char *)NULL);
+		_exit(127);
+	}
+	status = wait_child(pid);
+	*out = *r;
+	munmap(r, sizeof(*r));
+	fclose(file);
+	if (status)
+		printf("# scenario %s: exit status %d\n", name, status);
+	return status;
+}
+
+/*
+ * In a scenario process or a fork() child: no cmocka, failures are exit
+ * codes, the report page is where counts go.
+ */
+static struct report *rep;
+
+static void child_queue_counted(unsigned long *counter)
+{
+	if (try_queue_counted(counter))
+		_exit(90);
+}
+
+/* A chain: each link counts itself and queues the next, from its worker. */
+struct chain {
+	struct rcu_head head;
+	unsigned int left;
+	unsigned long *ran;
+};
+
+static void chain_cb(struct rcu_head *head)
+{
+	struct chain *c = caa_container_of(head, struct chain, head);
+
+	uatomic_inc(c->ran);
+	if (c->left) {
+		c->left--;
+		call_rcu(&c->head, chain_cb);
+	} else {
+		free(c);
+	}
+}
+
+static void child_queue_chain(unsigned int requeues, unsigned long *ran)
+{
+	struct chain *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		_exit(91);
+	c->left = requeues;
+	c->ran = ran;
+	call_rcu(&c->head, chain_cb);
+}
+
+#define EXIT_PLAIN	100
+#define EXIT_CHAINS	3
+#define EXIT_REQUEUES	4	/* each chain: 1 + EXIT_REQUEUES callbacks */
+
+static void queue_plain_and_chains(void)
+{
+	int i;
+
+	for (i = 0; i < EXIT_PLAIN; i++)
+		child_queue_counted(&rep->ran);
+	for (i = 0; i < EXIT_CHAINS; i++)
+		child_queue_chain(EXIT_REQUEUES, &rep->chain_ran);
+}
+
+/*
+ * Plain and chained callbacks on the default worker and on a worker of
+ * the main thread, left queued for the exit barriers: one per link.
+ */
+static void queue_for_exit(void)
+{
+	struct call_rcu_data *own;
+
+	rcu_register_thread();
+	queue_plain_and_chains();
+	own = create_call_rcu_data(0, -1);
+	if (!own)
+		_exit(10);
+	set_thread_call_rcu_data(own);
+	queue_plain_and_chains();
+	urcu_compat_set_exit_barriers(EXIT_REQUEUES + 1, GENEROUS_MS);
+}
+
+static int scenario_exit_barriers(void)
+{
+	queue_for_exit();
+	exit(0);	/* no barrier here: the library's destructor runs them */
+}
+
+static int scenario_exit_barriers_return(void)
+{
+	queue_for_exit();
+	return 0;	/* from main() */
+}
+
+/* Exit barriers in a child forked with liburcu's handlers. */
+static int scenario_exit_barriers_after_fork(void)
+{
+	int status;
+	pid_t pid;
+
+	rcu_register_thread();
+	child_queue_counted(&rep->behind);	/* the workers exist at fork() */
+	if (urcu_compat_barrier() || rep->behind != 1)
+		return 11;
+	test_offline();
+	call_rcu_before_fork();
+	pid = fork();
+	if (pid == 0) {
+		call_rcu_after_fork_child();
+		test_online();
+		queue_plain_and_chains();
+		urcu_compat_set_exit_barriers(EXIT_REQUEUES + 1, GENEROUS_MS);
+		exit(0);
+	}
+	call_rcu_after_fork_parent();
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 12;
+	rep->grandchild_status = WIFEXITED(status) ? WEXITSTATUS(status) :
+		256 + WTERMSIG(status);
+	test_online();
+	return 0;
+}
+
+/* The defaults: one barrier, bounded by 1000 ms. */
+static int scenario_exit_default(void)
+{
+	int i;
+
+	rcu_register_thread();
+	for (i = 0; i < EXIT_PLAIN; i++)
+		child_queue_counted(&rep->ran);
+	exit(0);
+}
+
+/* A callback that never returns, with callbacks queued behind it. */
+static struct gated never_gated;
+
+static void block_forever_with_behind(int behind)
+{
+	int i;
+
+	block_worker_on(&never_gated, &rep->passed);
+	for (i = 0; i < behind; i++)
+		child_queue_counted(&rep->behind);
+}
+
+static int scenario_exit_off_blocked(void)
+{
+	rcu_register_thread();
+	block_forever_with_behind(10);
+	urcu_compat_set_exit_barriers(0, UINT_MAX);
+	exit(0);
+}
+
+static int scenario_exit_off(void)
+{
+	int i;
+
+	rcu_register_thread();
+	for (i = 0; i < EXIT_PLAIN; i++)
+		child_queue_counted(&rep->ran);
+	urcu_compat_set_exit_barriers(0, 1000);
+	exit(0);
+}
+
+static int scenario_blocked_forever(void)
+{
+	int i;
+
+	rcu_register_thread();
+	for (i = 0; i < 10; i++)
+		child_queue_counted(&rep->ran);
+	block_forever_with_behind(10);
+	urcu_compat_set_exit_barriers(1, 200);
+	exit(0);
+}
+
+static int scenario_blocked_forever_many(void)
+{
+	rcu_register_thread();
+	block_forever_with_behind(1);
+	urcu_compat_set_exit_barriers(1000, 200);
+	exit(0);
+}
+
+/*
+ * exit() from inside a callback: a barrier would wait for the very
+ * worker that runs exit(), so it must be skipped. The callback leaves one
+ * more queued behind itself.
+ */
+static struct rcu_head exiter_head, exiter_next;
+
+static void exiter_next_cb(struct rcu_head *head)
+{
+	(void)head;
+	uatomic_inc(&rep->behind);
+}
+
+static void exiter_cb(struct rcu_head *head)
+{
+	(void)head;
+	call_rcu(&exiter_next, exiter_next_cb);
+	urcu_compat_set_exit_barriers(1, UINT_MAX);
+	exit(0);
+}
+
+static int scenario_exit_from_callback(void)
+{
+	rcu_register_thread();
+	call_rcu(&exiter_head, exiter_cb);
+	/* The callback ends the process; this thread just waits, offline. */
+	test_offline();
+	for (;;)
+		pause();
+	return 0;	/* not reached */
+}
+
+/*
+ * exit() inside a read-side critical section: a barrier would wait for
+ * a grace period this thread holds up, so it must be skipped. A blocked
+ * callback with one queued behind keeps a barrier from finishing anyway.
+ */
+static int scenario_exit_in_read_side(void)
+{
+	rcu_register_thread();
+	block_forever_with_behind(1);
+	urcu_compat_set_exit_barriers(1, UINT_MAX);
+	rcu_read_lock();
+	exit(0);
+}
+
+/*
+ * A daemon forks at start-up, before any RCU use, and never calls
+ * liburcu's fork handlers: nothing was lost in that fork(). The child's
+ * workers are its own, so barriers, and the exit barriers, must work.
+ */
+static int scenario_fork_before_rcu_use(void)
+{
+	int status, i;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return 20;
+	if (pid == 0) {
+		rcu_register_thread();
+		for (i = 0; i < EXIT_PLAIN; i++)
+			child_queue_counted(&rep->ran);
+		rep->barrier_ret = urcu_compat_barrier();
+		rep->ran_at_barrier = uatomic_read(&rep->ran);
+		child_queue_chain(EXIT_REQUEUES, &rep->chain_ran);
+		urcu_compat_set_exit_barriers(EXIT_REQUEUES + 1, GENEROUS_MS);
+		exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return 21;
+	rep->grandchild_status = WIFEXITED(status) ? WEXITSTATUS(status) :
+		256 + WTERMSIG(status);
+	return 0;
+}
+
+/*
+ * In a scenario: free crdp; 0 when its thread had exited by the time the
+ * free returned and was joined exactly once.
+ */
+static int scenario_free_once(struct call_rcu_data *crdp)
+{
+	struct exit_watch watch;
+	unsigned int mark;
+	pthread_t tid;
+	int ret = JOIN_RUNNING;
+
+	plant_watch(&watch, crdp);
+	if (!watch.mine)
+		return 40;
+	tid = get_call_rcu_thread(crdp);
+	synchronize_rcu();
+	mark = join_mark();
+	urcu_compat_call_rcu_data_free(crdp);
+	if (!uatomic_read(&watch.exited))
+		return 41;
+	if (joins_of_since(tid, mark, &ret) != 1 || ret != 0)
+		return 42;
+	return 0;
+}
+
+/*
+ * In a child of fork() with liburcu's handlers, the parent's default
+ * worker was replaced (and freed) by call_rcu_after_fork_child(): a new
+ * worker that gets its address is not the default and must be stopped.
+ */
+static int scenario_free_in_child_with_handlers(void)
+{
+	struct call_rcu_data *dflt, *own;
+	int status, i, ret;
+	pid_t pid;
+
+	rcu_register_thread();
+	dflt = get_default_call_rcu_data();	/* handed out through the header */
+	if (!dflt)
+		return 50;
+	test_offline();
+	call_rcu_before_fork();
+	pid = fork();
+	if (pid == 0) {
+		call_rcu_after_fork_child();
+		test_online();
+		for (i = 0; i < 4; i++) {
+			own = create_call_rcu_data(0, -1);
+			if (!own)
+				exit(51);
+			if (own == dflt)
+				rep->reused++;
+			ret = scenario_free_once(own);
+			if (ret)
+				exit(ret);
+		}
+		exit(0);
+	}
+	call_rcu_after_fork_parent();
+	test_online();
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 52;
+	rep->grandchild_status = WIFEXITED(status) ? WEXITSTATUS(status) :
+		256 + WTERMSIG(status);
+	return 0;
+}
+
+/*
+ * The default worker as a callback sees it, get_thread_call_rcu_data(),
+ * never handed out through the header: still the default worker, never
+ * stopped, never joined (its thread never exits, so a join would hang:
+ * the interposer refuses it and counts it).
+ */
+static struct call_rcu_data *grabbed;
+static struct gate grabbed_gate;
+static struct rcu_head grab_head;
+
+static void grab_cb(struct rcu_head *head)
+{
+	(void)head;
+	grabbed = get_thread_call_rcu_data();
+	gate_mark_entered(&grabbed_gate);
+}
+
+static int scenario_free_default_seen_from_callback(void)
+{
+	struct call_rcu_data *own;
+	unsigned int mark;
+	pthread_t tid;
+	int ret;
+
+	rcu_register_thread();
+	own = create_call_rcu_data(0, -1);
+	if (!own)
+		return 60;
+	ret = scenario_free_once(own);	/* settles whether liburcu joins */
+	if (ret)
+		return ret;
+	gate_init(&grabbed_gate);
+	call_rcu(&grab_head, grab_cb);	/* to the default worker, created here */
+	gate_wait_entered(&grabbed_gate);
+	if (!grabbed)
+		return 61;
+	tid = get_call_rcu_thread(grabbed);
+	refuse_join_of(tid);
+	mark = join_mark();
+	urcu_compat_call_rcu_data_free(grabbed);
+	allow_all_joins();
+	rep->joins = joins_of_since(tid, mark, NULL);
+	child_queue_counted(&rep->ran);
+	rep->barrier_ret = urcu_compat_barrier();
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(void);
+} scenarios[] = {
+	{ "free-in-child-with-handlers", scenario_free_in_child_with_handlers },
+	{ "free-default-seen-from-callback", scenario_free_default_seen_from_callback },
+	{ "exit-barriers", scenario_exit_barriers },
+	{ "exit-barriers-return", scenario_exit_barriers_return },
+	{ "exit-barriers-after-fork", scenario_exit_barriers_after_fork },
+	{ "exit-default", scenario_exit_default },
+	{ "exit-off-blocked", scenario_exit_off_blocked },
+	{ "exit-off", scenario_exit_off },
+	{ "blocked-forever", scenario_blocked_forever },
+	{ "blocked-forever-many", scenario_blocked_forever_many },
+	{ "exit-from-callback", scenario_exit_from_callback },
+	{ "exit-in-read-side", scenario_exit_in_read_side },
+	{ "fork-before-rcu-use", scenario_fork_before_rcu_use },
+};
+
+static int scenario_main(const char *name, const char *fdarg)
+{
+	size_t i;
+
+	rep = report_map(atoi(fdarg));
+	if (!rep)
+		return 100;
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(scenarios[i].name, name))
+			return scenarios[i].run();
+	return 101;
+}
+
+/* ---------------------------------------------------------------- */
+/* 1 (continued). Worker stop in fresh processes                      */
+/* ---------------------------------------------------------------- */
+
+static void test_free_in_child_with_handlers(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("free-in-child-with-handlers", &r), 0);
+	if (r.grandchild_status)
+		printf("# %lu of 4 new workers had the address of the parent's default worker\n",
+		       r.reused);
+	assert_int_equal(r.grandchild_status, 0);
+}
+
+static void test_free_default_worker_seen_from_callback(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("free-default-seen-from-callback", &r), 0);
+	if (r.joins)
+		printf("# the default worker's thread, which never exits, was joined %lu times\n",
+		       r.joins);
+	assert_int_equal(r.joins, 0);
+	assert_int_equal(r.barrier_ret, 0);
+	assert_int_equal(r.ran, 1);
+}
+
+/* ---------------------------------------------------------------- */
+/* 3. Exit barriers                                                   */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Callbacks queued right before the end of the process, on the default
+ * worker and on one of the main thread's, and chains that need one
+ * barrier per link, have all run when the process is gone.
+ */
+static void test_exit_barriers_run_queued_and_chained_callbacks(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("exit-barriers", &r), 0);
+	assert_int_equal(r.ran, 2 * EXIT_PLAIN);
+	assert_int_equal(r.chain_ran, 2 * EXIT_CHAINS * (EXIT_REQUEUES + 1));
+
+	assert_int_equal(run_scenario("exit-barriers-return", &r), 0);
+	assert_int_equal(r.ran, 2 * EXIT_PLAIN);
+	assert_int_equal(r.chain_ran, 2 * EXIT_CHAINS * (EXIT_REQUEUES + 1));
+}
+
+/* In a child of fork() with liburcu's handlers, exit barriers work too. */
+static void test_exit_barriers_in_child_with_handlers(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("exit-barriers-after-fork", &r), 0);
+	assert_int_equal(r.grandchild_status, 0);
+	assert_int_equal(r.behind, 1);
+	assert_int_equal(r.ran, EXIT_PLAIN);
+	assert_int_equal(r.chain_ran, EXIT_CHAINS * (EXIT_REQUEUES + 1));
+}
+
+/*
+ * The defaults (one barrier bounded by 1000 ms): whether all ran depends
+ * on that bound, so only the count is printed.
+ */
+static void test_exit_barriers_default_setting(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("exit-default", &r), 0);
+	assert_true(r.ran <= EXIT_PLAIN);
+	printf("# default exit barrier: %lu of %d callbacks ran\n", r.ran, EXIT_PLAIN);
+}
+
+/*
+ * count 0 turns exit barriers off. What runs before the process ends is
+ * then a race with the workers, so this is what is asserted: exit does
+ * not wait, even behind a callback that never returns and with a bound
+ * that would outlast the harness, and what is stuck behind it never ran.
+ */
+static void test_exit_barriers_off(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("exit-off-blocked", &r), 0);
+	assert_int_equal(r.passed, 0);
+	assert_int_equal(r.behind, 0);
+
+	assert_int_equal(run_scenario("exit-off", &r), 0);
+	assert_true(r.ran <= EXIT_PLAIN);
+	printf("# exit barriers off: %lu of %d callbacks queued before exit() ran\n",
+	       r.ran, EXIT_PLAIN);
+}
+
+/* ---------------------------------------------------------------- */
+/* 4. fork() child without liburcu's handlers                         */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Such a child has none of the workers' threads: barriers are refused
+ * there, and exit skips its barriers at once. The bound is set past the
+ * harness timeout, so a barrier that waited would show as a hang. This
+ * one is a fork() of the test process itself, with its workers busy.
+ */
+static void test_fork_child_without_handlers_exits(void **state)
+{
+	struct call_rcu_data *own;
+	unsigned long ran = 0, passed = 0;
+	int busy_status, busy_default_status, idle_status, i;
+	pid_t pid;
+
+	(void)state;
+	/* Pending work everywhere: both workers blocked, callbacks queued behind. */
+	block_worker_on(&dflt_gated, &passed);
+	for (i = 0; i < 20; i++)
+		queue_counted(&ran);
+	own = create_call_rcu_data(0, -1);
+	assert_non_null(own);
+	set_thread_call_rcu_data(own);
+	block_worker_on(&own_gated, &passed);
+	for (i = 0; i < 20; i++)
+		queue_counted(&ran);
+	set_thread_call_rcu_data(NULL);
+
+	pid = fork_plain();
+	if (pid == 0) {
+		if (urcu_compat_barrier() != -ESRCH)
+			_exit(2);
+		if (urcu_compat_barrier_timeout(UINT_MAX) != -ESRCH)
+			_exit(3);
+		urcu_compat_set_exit_barriers(1, UINT_MAX);
+		exit(0);
+	}
+	busy_status = wait_child(pid);
+
+	/* The same with the default exit setting. */
+	pid = fork_plain();
+	if (pid == 0)
+		exit(0);
+	busy_default_status = wait_child(pid);
+
+	/* The parent's workers are untouched by all this. */
+	gate_open(&dflt_gated.gate);
+	gate_open(&own_gated.gate);
+	assert_int_equal(busy_status, 0);
+	assert_int_equal(busy_default_status, 0);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&passed), 2);
+	assert_int_equal(uatomic_read(&ran), 40);
+	synchronize_rcu();
+	urcu_compat_call_rcu_data_free(own);
+
+	/* Workers idle at fork(): the child exits all the same. */
+	pid = fork_plain();
+	if (pid == 0) {
+		urcu_compat_set_exit_barriers(1, UINT_MAX);
+		exit(0);
+	}
+	idle_status = wait_child(pid);
+	assert_int_equal(idle_status, 0);
+}
+
+/*
+ * A fork() before any RCU use (a daemon going to the background) loses
+ * no worker: in that child barriers work and exit barriers run.
+ */
+static void test_fork_before_any_rcu_use(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("fork-before-rcu-use", &r), 0);
+	assert_int_equal(r.grandchild_status, 0);
+	if (r.barrier_ret)
+		printf("# urcu_compat_barrier() in the child returned %ld\n", r.barrier_ret);
+	assert_int_equal(r.barrier_ret, 0);
+	assert_int_equal(r.ran_at_barrier, EXIT_PLAIN);
+	assert_int_equal(r.chain_ran, EXIT_REQUEUES + 1);
+}
+
+/* ---------------------------------------------------------------- */
+/* 5. Exit never hangs                                                */
+/* ---------------------------------------------------------------- */
+
+/* A callback that never returns holds exit only up to the bound. */
+static void test_exit_with_callback_blocked_forever(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("blocked-forever", &r), 0);
+	assert_int_equal(r.ran, 10);	/* queued before the blocked one */
+	assert_int_equal(r.passed, 0);
+	assert_int_equal(r.behind, 0);
+
+	/* Many barriers allowed: the first that gives up ends them. */
+	assert_int_equal(run_scenario("blocked-forever-many", &r), 0);
+	assert_int_equal(r.passed, 0);
+	assert_int_equal(r.behind, 0);
+}
+
+static void test_exit_from_callback(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("exit-from-callback", &r), 0);
+	assert_int_equal(r.behind, 0);
+}
+
+#if !URCU_COMPAT_IS_QSBR	/* QSBR has no read-side state to be in */
+static void test_exit_in_read_side(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("exit-in-read-side", &r), 0);
+	assert_int_equal(r.passed, 0);
+	assert_int_equal(r.behind, 0);
+}
+#endif
+
+/* ---------------------------------------------------------------- */
+
+static void test_mode_is_the_expected_one(void **state)
+{
+	(void)state;
+	assert_int_equal(URCU_COMPAT_NATIVE_BARRIER, EXPECT_NATIVE);
+	assert_int_equal(urcu_compat_native_barrier(), EXPECT_NATIVE);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	rcu_register_thread();
+	/*
+	 * liburcu 0.7 - 0.13.2 never stop the default worker. Created here,
+	 * before any thread was joined, it gets a stack of its own, so that
+	 * valgrind.supp recognises its thread block by where it was made
+	 * (a recycled stack would carry an earlier thread's allocation).
+	 */
+	return get_default_call_rcu_data() ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	/* Leave nothing queued: the test process's own exit is not under test. */
+	if (urcu_compat_barrier())
+		return -1;
+	rcu_unregister_thread();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static char exe[PATH_MAX];
+	ssize_t len;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mode_is_the_expected_one),
+		cmocka_unit_test(test_free_joins_each_worker_once),
+		cmocka_unit_test(test_free_from_many_threads_at_once),
+		cmocka_unit_test(test_free_ignores_null_and_default_worker),
+		cmocka_unit_test(test_free_in_child_with_handlers),
+		cmocka_unit_test(test_free_default_worker_seen_from_callback),
+		cmocka_unit_test_teardown(test_barrier_timeout_with_blocked_callback, open_gates),
+		cmocka_unit_test(test_exit_barriers_run_queued_and_chained_callbacks),
+		cmocka_unit_test(test_exit_barriers_in_child_with_handlers),
+		cmocka_unit_test(test_exit_barriers_default_setting),
+		cmocka_unit_test(test_exit_barriers_off),
+		cmocka_unit_test_teardown(test_fork_child_without_handlers_exits, open_gates),
+		cmocka_unit_test(test_fork_before_any_rcu_use),
+		cmocka_unit_test(test_exit_with_callback_blocked_forever),
+		cmocka_unit_test(test_exit_from_callback),
+#if !URCU_COMPAT_IS_QSBR
+		cmocka_unit_test(test_exit_in_read_side),
+#endif
+	};
+
+	if (pthread_key_create(&exit_key, exit_watch_destructor))
+		return 99;
+	if (argc == 4 && !strcmp(argv[1], "--scenario"))
+		return scenario_main(argv[2], argv[3]);
+
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		self_exe = exe;
+	} else {
+		self_exe = argv[0];
+	}
+	/* By hand: test_lifecycle-<flavor>-<mode> 'test_exit_*' */
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests_name("urcu_compat lifecycle " URCU_COMPAT_FLAVOR_NAME
+					   " " TEST_MODE_NAME, tests, setup, teardown);
+}
