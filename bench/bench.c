@@ -3,10 +3,11 @@
  * bench.c - cost of a barrier and of call_rcu(), one binary per mode.
  *
  * Built three times from this file (memb flavor, see meson.build):
- *   bench-native  <urcu.h> + urcu-compat.h: liburcu's own rcu_barrier()
+ *   bench-plain   <urcu.h> only: liburcu's own rcu_barrier() and call_rcu()
+ *   bench-native  <urcu.h> + urcu-compat.h in native mode
  *   bench-emul    <urcu.h> + urcu-compat.h forced into the 0.7 emulation
- *   bench-plain   <urcu.h> only: the call_rcu() baseline
- * run.py runs them interleaved and prints the table.
+ * run.py runs them interleaved and prints the table. bench-plain has no
+ * barrier commands on liburcu 0.7, which has no rcu_barrier().
  *
  * Commands; every result is one line "name field...", read by run.py:
  *   latency WORKERS COUNT WARMUP
@@ -48,6 +49,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#if !defined(BENCH_PLAIN) || defined(rcu_barrier)
+#define BENCH_BARRIERS	1
+#else
+#define BENCH_BARRIERS	0
+#endif
 
 #if defined(BENCH_PLAIN)
 #define MODE_NAME	"plain"
@@ -187,7 +194,7 @@ static int parse_int(const char *s, int min, int max)
 /* ---------------------------------------------------------------- */
 /* Barriers                                                           */
 /* ---------------------------------------------------------------- */
-#ifndef BENCH_PLAIN
+#if BENCH_BARRIERS
 
 /* Allocations so far, or -1 per difference where they are not counted. */
 static long allocs(void)
@@ -361,7 +368,7 @@ static void cmd_instr(int nworkers, int count)
 	printf("instr %d %d\n", nworkers, count);
 }
 
-#endif /* !BENCH_PLAIN */
+#endif /* BENCH_BARRIERS */
 
 /* ---------------------------------------------------------------- */
 /* call_rcu throughput                                                */
@@ -516,7 +523,7 @@ static int command(int argc, char **argv)
 		cmd_callrcu(parse_int(argv[1], 1, MAX_THREADS),
 			    parse_int(argv[2], 1, 100000000),
 			    parse_int(argv[3], 1, 10000), kind);
-#ifndef BENCH_PLAIN
+#if BENCH_BARRIERS
 	} else if (!strcmp(argv[0], "latency") && argc == 4) {
 		cmd_latency(parse_int(argv[1], 1, MAX_WORKERS),
 			    parse_int(argv[2], 1, 100000),
@@ -537,8 +544,8 @@ static int command(int argc, char **argv)
 
 /*
  * serve: one command per line on stdin, each answered by its result
- * lines and "end", so that run.py can alternate two live processes
- * barrier by barrier.
+ * lines and "end", so that run.py can alternate live processes barrier
+ * by barrier.
  */
 static void serve(void)
 {
@@ -568,7 +575,7 @@ int main(int argc, char **argv)
 		serve();
 	else if (command(argc - 1, argv + 1))
 		usage();
-#ifndef BENCH_PLAIN
+#if BENCH_BARRIERS
 	free_workers();
 #endif
 	rcu_unregister_thread();

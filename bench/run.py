@@ -5,13 +5,15 @@ emulation, on the same liburcu, interleaved in one run.
 
     python3 bench/run.py [--samples N] [--quick] [--no-callgrind]
 
-Builds build-bench/ (meson setup --buildtype=release) if needed, starts
-bench-native, bench-emul and bench-plain once each in "serve" mode and
-alternates them measurement by measurement (native, emul, native, emul...
-for barriers; plain, emul, native for call_rcu, in rotating order), so that
-whatever else runs on the machine hits every mode alike. Prints one table
-with the targets and PASS/MISS per target row; exits with status 1 when a
-target is missed.
+Builds build-bench/ (meson setup --buildtype=release) if needed and
+runs three builds of bench/bench.c: bench-plain (liburcu alone, no
+urcu-compat.h), bench-native (the header in native mode) and bench-emul
+(the header in emulation mode). Barriers alternate the three live
+processes ("serve" mode) one barrier at a time; call_rcu runs a fresh
+process per measurement, in rotating order; so whatever else runs on the
+machine hits every mode alike. Prints one table with the targets (on
+emulated against liburcu alone) and PASS/MISS per target row; exits with
+status 1 when a target is missed.
 """
 
 import argparse
@@ -24,7 +26,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODES = ('native', 'emul', 'plain')
+MODES = ('plain', 'native', 'emul')   # the table's column order
 
 
 def log(msg):
@@ -163,26 +165,28 @@ def main():
     # Short enough to run while the worker sleeps (10 ms), timed on the
     # calling thread's CPU clock: the best of 5, median over the processes.
     cr_calls, cr_reps = 100000, 5
-    cr_turns = 10 if opt.quick else 40
+    cr_turns = 10 if opt.quick else 30
     kinds = ('default', 'own', 'percpu')
     load_before = os.getloadavg()
 
-    lat = dict(((m, w), []) for m in MODES for w in lat_workers)
-    floor = dict(((m, w), []) for m in MODES for w in lat_workers)
-    after = dict(((m, w), []) for m in MODES for w in lat_workers)
-    lat_allocs = dict(((m, w), []) for m in MODES for w in lat_workers)
-    conc_ns = dict((m, []) for m in MODES)
-    conc_allocs = dict((m, []) for m in MODES)
-    cr = dict(((m, kind), []) for m in MODES for kind in kinds)
+    def table(*keys):
+        return dict((k, []) for k in keys)
+    lat = table(*[(m, w) for m in MODES for w in lat_workers])
+    floor = table(*lat.keys())
+    after = table(*lat.keys())
+    lat_allocs = table(*lat.keys())
+    conc_ns = table(*MODES)
+    conc_allocs = table(*MODES)
+    cr = table(*[(m, k) for m in MODES for k in kinds])
 
-    barrier_modes = ('native', 'emul')
-    srv = dict((m, Server(bins[m])) for m in barrier_modes)
+    # Barriers: one live process per mode, alternating barrier by barrier.
+    srv = dict((m, Server(bins[m])) for m in MODES)
     for w in lat_workers:
         log('latency, %d workers' % w)
-        for m in barrier_modes:
+        for m in MODES:
             srv[m].ask('latency', w, 1, 2)      # new workers, warm-up
         for i in range(samples):
-            for m in order(i, barrier_modes):
+            for m in order(i, MODES):
                 for f in srv[m].ask('latency', w, 1, 0):
                     lat[m, w].append(int(f[2]))
                     floor[m, w].append(int(f[3]))
@@ -190,20 +194,20 @@ def main():
                     lat_allocs[m, w].append(int(f[5]))
     log('concurrent callers')
     for i in range(conc_runs):
-        for m in order(i, barrier_modes):
+        for m in order(i, MODES):
             for f in srv[m].ask('concurrent', *conc):
                 conc_ns[m].append(int(f[4]))
                 conc_allocs[m].append(int(f[5]))
-    for m in barrier_modes:
+    for m in MODES:
         srv[m].close()
-    # A fresh process per measurement: a process keeps the speed it drew
-    # (placement, address layout), and once the emulation has seen the
-    # default worker, call_rcu() no longer looks for it.
+
+    # call_rcu: a fresh process per measurement. A process keeps the speed
+    # it drew (placement, address layout), and once the emulation has seen
+    # the default worker, call_rcu() no longer looks for it.
     for j, kind in enumerate(kinds):
         log('call_rcu, %s' % kind)
-        modes = MODES if kind == 'default' else ('plain', 'emul')
         for i in range(cr_turns):
-            for m in order(i + j, modes):
+            for m in order(i + j, MODES):
                 cr[m, kind].append(max(float(f[3]) for f in run(
                     bins[m], 'callrcu', 1, cr_calls, cr_reps, kind)
                     if f[0] == 'callrcu'))
@@ -213,7 +217,7 @@ def main():
     if valgrind and not opt.no_callgrind:
         log('callgrind')
         for w in (1, 16):
-            for m in ('native', 'emul'):
+            for m in MODES:
                 caller = callgrind_total(valgrind, bins[m], ('instr', w, 20),
                                          'bench_barrier_once')
                 lo = callgrind_total(valgrind, bins[m], ('instr', w, 10))
@@ -230,84 +234,75 @@ def main():
 
     # ---------------------------------------------------------------- table
     rows = []
-    missed = False
+    missed = [False]
 
-    def row(label, base, emul, ratio_target=None, unit_fmt='%.3f',
-            verdict=None):
-        nonlocal missed
-        ratio = emul / base if base else float('nan')
-        if verdict is None and ratio_target is not None:
-            op, lim = ratio_target
-            verdict = ratio <= lim if op == '<=' else ratio >= lim
-        target = '%s %.2f' % ratio_target if ratio_target else ''
-        if isinstance(verdict, tuple):
-            target, verdict = verdict
+    def row(label, values, fmt='%.3f', target=None, verdict=None):
+        """values: plain, native, emul. target: (op, limit) on emul/plain,
+        or verdict: (text, bool) for anything else."""
+        p, n, e = values
+        r_e = e / p if p else None
+        r_n = n / p if p else None
+        text = ''
+        if target:
+            op, lim = target
+            text = '%s %.2f' % target
+            verdict = r_e <= lim if op == '<=' else r_e >= lim
+        elif verdict:
+            text, verdict = verdict
         result = '' if verdict is None else ('PASS' if verdict else 'MISS')
         if verdict is False:
-            missed = True
-        rows.append((label, unit_fmt % base, unit_fmt % emul,
-                     '%.3f' % ratio if base else '-', target, result))
+            missed[0] = True
+        rows.append((label, fmt % p, fmt % n, fmt % e,
+                     '-' if r_e is None else '%.3f' % r_e,
+                     '-' if r_n is None else '%.3f' % r_n, text, result))
 
-    n_lat = samples
-    rows.append(('-- barrier: baseline = liburcu rcu_barrier() (bench-native), '
-                 'emulated = bench-emul',))
+    def med(d, *key):
+        return tuple(median(d[(m,) + key] if key else d[m]) for m in MODES)
+
+    def scaled(values, k):
+        return tuple(v * k for v in values)
+
+    rows.append(('-- rcu_barrier() with one callback pending on each worker: '
+                 'median ms',))
     for w in lat_workers:
-        row('latency, 1 pending cb on each of %2d workers, median ms' % w,
-            median(lat['native', w]) / 1e6, median(lat['emul', w]) / 1e6,
-            ('<=', 1.05))
+        row('latency, %2d workers' % w, scaled(med(lat, w), 1e-6),
+            target=('<=', 1.05))
     for w in lat_workers:
-        row('  floor: those pending callbacks ran, %2d workers, ms' % w,
-            median(floor['native', w]) / 1e6,
-            median(floor['emul', w]) / 1e6)
+        row('  floor: pending callbacks ran, %2d workers' % w,
+            scaled(med(floor, w), 1e-6))
     for w in lat_workers:
-        row('  return after the last of them ran, %2d workers, ms' % w,
-            median(after['native', w]) / 1e6,
-            median(after['emul', w]) / 1e6)
-    row('%d callers x %d barriers at once, %d workers, median total ms' % conc,
-        median(conc_ns['native']) / 1e6, median(conc_ns['emul']) / 1e6,
-        ('<=', 1.00))
-    row('  the same, per caller per barrier, ms',
-        median(conc_ns['native']) / 1e6 / conc[1],
-        median(conc_ns['emul']) / 1e6 / conc[1])
+        row('  returned after the floor, %2d workers' % w,
+            scaled(med(after, w), 1e-6))
+    rows.append(('-- %d threads x %d rcu_barrier() at once, %d workers: '
+                 'median ms' % conc,))
+    row('total time', scaled(med(conc_ns), 1e-6), target=('<=', 1.00))
+    row('  per caller per barrier', scaled(med(conc_ns), 1e-6 / conc[1]))
+    rows.append(('-- heap allocations per rcu_barrier(), steady state '
+                 '(most seen)',))
     for w in lat_workers:
-        a_n = max(lat_allocs['native', w]) / 1.0
-        a_e = max(lat_allocs['emul', w]) / 1.0
-        row('heap allocations per barrier, %2d workers (max of %d)'
-            % (w, n_lat), a_n, a_e, unit_fmt='%.2f',
-            verdict=('emul = 0', a_e == 0))
-    per = conc[0] * conc[1]
-    a_n = max(conc_allocs['native']) / float(per)
-    a_e = max(conc_allocs['emul']) / float(per)
-    row('heap allocations per barrier, %d concurrent callers' % conc[0],
-        a_n, a_e, unit_fmt='%.2f', verdict=('emul = 0', a_e == 0))
-    rows.append(('-- call_rcu: baseline = plain liburcu, no urcu-compat.h '
-                 '(bench-plain), emulated = bench-emul',))
+        v = tuple(float(max(lat_allocs[m, w])) for m in MODES)
+        row('%2d workers, %d barriers' % (w, samples), v, fmt='%.2f',
+            verdict=('emul = 0', v[2] == 0))
+    v = tuple(max(conc_allocs[m]) / float(conc[0] * conc[1]) for m in MODES)
+    row('%d concurrent callers' % conc[0], v, fmt='%.2f',
+        verdict=('emul = 0', v[2] == 0))
+    rows.append(('-- call_rcu(), 1 thread: Mcalls per CPU-second, median',))
     what = {'default': 'default worker', 'own': 'own worker',
             'percpu': 'per-CPU workers'}
     for kind in kinds:
-        row('call_rcu, 1 thread, %s, Mcalls per CPU-s' % what[kind],
-            median(cr['plain', kind]) / 1e6,
-            median(cr['emul', kind]) / 1e6, ('>=', 0.97))
-    row('  control: header in native mode (emulated column), default',
-        median(cr['plain', 'default']) / 1e6,
-        median(cr['native', 'default']) / 1e6)
+        row(what[kind], scaled(med(cr, kind), 1e-6), target=('>=', 0.97))
     if instr:
+        rows.append(('-- instructions (callgrind)',))
         for kind in kinds:
-            row('  instructions per call_rcu, %s (callgrind)' % what[kind],
-                instr['plain', kind], instr['emul', kind], unit_fmt='%.0f')
-        row('  control: header in native mode (emulated column), '
-            'sum of the 3', sum(instr['plain', k] for k in kinds),
-            sum(instr['native', k] for k in kinds), unit_fmt='%.0f')
-    if instr:
-        rows.append(('-- instructions per barrier, no callback pending '
-                     '(callgrind): baseline = native, emulated = emul',))
+            row('per call_rcu(), %s' % what[kind],
+                tuple(instr[m, kind] for m in MODES), fmt='%.0f')
         for w in (1, 16):
-            row('instructions, %2d workers, calling thread (toggle-collect)'
-                % w, instr['native', w, 'caller'], instr['emul', w, 'caller'],
-                unit_fmt='%.0f')
-            row('instructions, %2d workers, all threads (30 - 10 barriers)'
-                % w, instr['native', w, 'all'], instr['emul', w, 'all'],
-                unit_fmt='%.0f')
+            row('per rcu_barrier(), no callback pending, %2d workers, '
+                'calling thread' % w,
+                tuple(instr[m, w, 'caller'] for m in MODES), fmt='%.0f')
+            row('per rcu_barrier(), no callback pending, %2d workers, '
+                'all threads' % w,
+                tuple(instr[m, w, 'all'] for m in MODES), fmt='%.0f')
 
     print('urcu-compat barrier benchmark, memb flavor')
     print('command: ' + ' '.join([os.path.relpath(sys.argv[0])] + sys.argv[1:]))
@@ -316,8 +311,12 @@ def main():
     print('load:    %.2f before, %.2f after (1-minute load average; other '
           'work on the machine shows here)' % (load_before[0],
                                                os.getloadavg()[0]))
-    print('samples: barriers alternate native/emulated one by one, %d per '
-          'mode and worker count' % samples)
+    print('columns: liburcu = bench-plain, no urcu-compat.h; native = '
+          'urcu-compat.h in native mode;')
+    print('         emulated = urcu-compat.h in emulation mode; targets '
+          'apply to emul/lib')
+    print('samples: barriers alternate the three processes one by one, %d '
+          'per mode and worker count' % samples)
     print('         concurrent callers: %d runs per mode, alternating'
           % conc_runs)
     print('         call_rcu: %d processes per mode in rotating order, each '
@@ -325,16 +324,17 @@ def main():
     print("         timed on the calling thread's CPU clock; median over "
           'the processes')
     print()
-    head = ('metric', 'baseline', 'emulated', 'ratio', 'target', 'result')
+    head = ('metric', 'liburcu', 'native', 'emulated', 'emul/lib',
+            'nat/lib', 'target', 'result')
     width = max(len(r[0]) for r in rows if len(r) > 1)
-    fmt = '%-' + str(width) + 's  %10s  %10s  %6s  %-8s  %s'
-    print(fmt % head)
+    fmt = '%-' + str(width) + 's  %8s  %8s  %8s  %8s  %7s  %-8s  %s'
+    print((fmt % head).rstrip())
     for r in rows:
-        print(r[0] if len(r) == 1 else fmt % r)
+        print(r[0] if len(r) == 1 else (fmt % r).rstrip())
     if not instr:
         print('(callgrind rows skipped: %s)' %
               ('--no-callgrind' if opt.no_callgrind else 'no valgrind'))
-    return 1 if missed else 0
+    return 1 if missed[0] else 0
 
 
 if __name__ == '__main__':
