@@ -788,6 +788,11 @@ API int urcu_compat_native_barrier(void)
 	return URCU_COMPAT_NATIVE_BARRIER;
 }
 
+API int urcu_compat_version(void)
+{
+	return URCU_COMPAT_VERSION;
+}
+
 API void URCU_COMPAT_SYM(rcu_barrier)(void)
 {
 	static int warned_reader, warned_worker, warned_child, warned_nomem;

@@ -36,6 +36,12 @@
 #define URCU_COMPAT_VERSION_MAJOR	0
 #define URCU_COMPAT_VERSION_MINOR	1
 #define URCU_COMPAT_VERSION_PATCH	0
+/* The version as one number, 0xMMmmpp, comparable with URCU_COMPAT_VERSION_NUM(). */
+#define URCU_COMPAT_VERSION_NUM(major, minor, patch) \
+	(((major) << 16) | ((minor) << 8) | (patch))
+#define URCU_COMPAT_VERSION	URCU_COMPAT_VERSION_NUM(URCU_COMPAT_VERSION_MAJOR, \
+						URCU_COMPAT_VERSION_MINOR, \
+						URCU_COMPAT_VERSION_PATCH)
 
 #ifndef URCU_COMPAT_FORCE_EMULATION
 #define URCU_COMPAT_FORCE_EMULATION 0
@@ -100,6 +106,7 @@
 #define urcu_compat_native_barrier	URCU_COMPAT_SYM(native_barrier)
 #define urcu_compat_call_rcu_data_free	URCU_COMPAT_SYM(call_rcu_data_free)
 #define urcu_compat_set_exit_barriers	URCU_COMPAT_SYM(set_exit_barriers)
+#define urcu_compat_version		URCU_COMPAT_SYM(version)
 
 #ifdef __cplusplus
 extern "C" {
@@ -152,6 +159,12 @@ void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp);
  * section and in a fork() child without call_rcu_after_fork_child().
  */
 void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms);
+
+/*
+ * urcu_compat_version - the version of the library in use at run time,
+ * as URCU_COMPAT_VERSION: compare it with the header's URCU_COMPAT_VERSION.
+ */
+int urcu_compat_version(void);
 
 /* rcu_barrier(), and the liburcu calls the library watches (all modes). */
 void URCU_COMPAT_SYM(rcu_barrier)(void);
