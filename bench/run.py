@@ -236,12 +236,16 @@ def main():
     rows = []
     missed = [False]
 
-    def row(label, values, fmt='%.3f', target=None, verdict=None):
+    def row(label, values, fmt='%.3f', target=None, verdict=None,
+            ratios=None):
         """values: plain, native, emul. target: (op, limit) on emul/plain,
-        or verdict: (text, bool) for anything else."""
+        or verdict: (text, bool) for anything else. ratios: emul/plain and
+        native/plain when not the ratios of the values."""
         p, n, e = values
         r_e = e / p if p else None
         r_n = n / p if p else None
+        if ratios:
+            r_e, r_n = ratios
         text = ''
         if target:
             op, lim = target
@@ -290,7 +294,12 @@ def main():
     what = {'default': 'default worker', 'own': 'own worker',
             'percpu': 'per-CPU workers'}
     for kind in kinds:
-        row(what[kind], scaled(med(cr, kind), 1e-6), target=('>=', 0.97))
+        # The processes of one turn ran back to back: ratios per turn.
+        paired = tuple(median([a / b for a, b in zip(cr[m, kind],
+                                                      cr['plain', kind])])
+                       for m in ('emul', 'native'))
+        row(what[kind], scaled(med(cr, kind), 1e-6), target=('>=', 0.97),
+            ratios=paired)
     if instr:
         rows.append(('-- instructions (callgrind)',))
         for kind in kinds:
@@ -322,7 +331,8 @@ def main():
     print('         call_rcu: %d processes per mode in rotating order, each '
           'the best of %d x %d calls' % (cr_turns, cr_reps, cr_calls))
     print("         timed on the calling thread's CPU clock; median over "
-          'the processes')
+          'the processes;')
+    print('         its ratios: median of the ratios within each turn')
     print()
     head = ('metric', 'liburcu', 'native', 'emulated', 'emul/lib',
             'nat/lib', 'target', 'result')
