@@ -208,7 +208,8 @@ static CDS_LIST_HEAD(workers);
 static unsigned long barrier_seq;	/* odd while a barrier is in flight */
 static unsigned long outstanding;	/* its rendezvous still to run, +1 */
 static struct worker default_worker;	/* static: never freed */
-API int URCU_COMPAT_SYM(default_seen);
+API int URCU_COMPAT_SYM(route);
+API __thread int URCU_COMPAT_SYM(thread_worker);
 
 static int seq_before(unsigned long a, unsigned long b)
 {
@@ -217,8 +218,7 @@ static int seq_before(unsigned long a, unsigned long b)
 
 static int have_workers(void)
 {
-	return !cds_list_empty(&workers) ||
-		CMM_LOAD_SHARED(URCU_COMPAT_SYM(default_seen));
+	return !cds_list_empty(&workers) || default_crdp;
 }
 
 static struct worker *find_worker(struct call_rcu_data *crdp)
@@ -405,7 +405,18 @@ static void note_default(struct call_rcu_data *crdp)
 	default_crdp = crdp;
 	default_worker.crdp = crdp;
 	pthread_mutex_unlock(&emul_lock);
-	CMM_STORE_SHARED(URCU_COMPAT_SYM(default_seen), 1);
+	uatomic_or(&URCU_COMPAT_SYM(route), URCU_COMPAT_ROUTE_DEFAULT);
+}
+
+/* Has every CPU its worker? Under the RCU read lock. */
+static int every_cpu_has_worker(void)
+{
+	long cpu;
+
+	for (cpu = 0; cpu < ncpus; cpu++)
+		if (!get_cpu_call_rcu_data((int)cpu))
+			return 0;
+	return ncpus > 0;
 }
 
 /*
@@ -415,17 +426,35 @@ static void note_default(struct call_rcu_data *crdp)
 API void URCU_COMPAT_SYM(note_call_rcu)(void)
 {
 	struct call_rcu_data *crdp = NULL;
-	int cpu;
+	int cpu, all;
 
-	if (get_thread_call_rcu_data())
+	if (get_thread_call_rcu_data()) {
+		URCU_COMPAT_SYM(thread_worker) = 1;
 		return;
+	}
 	cpu = sched_getcpu();
 	rcu_read_lock();
+	all = every_cpu_has_worker();
 	if (cpu >= 0 && cpu < ncpus)
 		crdp = get_cpu_call_rcu_data(cpu);
 	rcu_read_unlock();
-	if (!crdp)
+	if (all)
+		uatomic_or(&URCU_COMPAT_SYM(route), URCU_COMPAT_ROUTE_CPUS);
+	else if (!crdp)
 		note_default(get_default_call_rcu_data());
+}
+
+API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp)
+{
+	set_thread_call_rcu_data(crdp);
+	URCU_COMPAT_SYM(thread_worker) = crdp != NULL;
+}
+
+API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp)
+{
+	if (!crdp)	/* that CPU's threads may reach the default worker */
+		uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
+	return set_cpu_call_rcu_data(cpu, crdp);
 }
 
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
@@ -552,6 +581,7 @@ API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 	int token;
 	long cpu;
 
+	uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
 	pthread_mutex_lock(&emul_lock);
 	rcu_read_lock();
 	for (cpu = 0; cpu < ncpus; cpu++) {
@@ -603,6 +633,9 @@ static void emul_after_fork_child(void)
 	}
 	default_crdp = NULL;
 	pthread_mutex_unlock(&emul_lock);
+	/* liburcu dropped the per-CPU workers and this thread's own. */
+	uatomic_set(&URCU_COMPAT_SYM(route), 0);
+	URCU_COMPAT_SYM(thread_worker) = 0;
 	if (had)
 		note_default(get_default_call_rcu_data());
 }

@@ -175,9 +175,18 @@ struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void);
 struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void);
 
 #if !URCU_COMPAT_NATIVE_BARRIER
-/* Worker bookkeeping of the emulation, reached through the macros below. */
-extern int URCU_COMPAT_SYM(default_seen);
+/*
+ * Worker bookkeeping of the emulation, reached through the macros below.
+ * route: URCU_COMPAT_ROUTE_* bits, set once call_rcu() needs no more
+ * checks; thread_worker: this thread has a worker of its own.
+ */
+#define URCU_COMPAT_ROUTE_DEFAULT	1	/* the default worker is known */
+#define URCU_COMPAT_ROUTE_CPUS		2	/* every CPU has its worker */
+extern int URCU_COMPAT_SYM(route);
+extern __thread int URCU_COMPAT_SYM(thread_worker);
 void URCU_COMPAT_SYM(note_call_rcu)(void);
+void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp);
+int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp);
 struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
 							    int cpu_affinity);
 void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp);
@@ -192,14 +201,16 @@ void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void);
 
 #if !URCU_COMPAT_NATIVE_BARRIER
 /*
- * call_rcu() as the application sees it: the first time a thread without
- * a worker of its own may reach the default worker, the library notes
- * that the default worker exists; after that, one load and the call.
+ * call_rcu() as the application sees it: when it may reach the default
+ * worker (no worker of the thread's own, not every CPU with its worker,
+ * default worker not known yet), the library notes the default worker
+ * first. Otherwise: a load or two and the call.
  */
 static inline void urcu_compat_call_rcu(struct rcu_head *head,
 					void (*func)(struct rcu_head *head))
 {
-	if (__builtin_expect(!CMM_LOAD_SHARED(URCU_COMPAT_SYM(default_seen)), 0))
+	if (__builtin_expect(!CMM_LOAD_SHARED(URCU_COMPAT_SYM(route)) &&
+			     !URCU_COMPAT_SYM(thread_worker), 0))
 		URCU_COMPAT_SYM(note_call_rcu)();
 	call_rcu(head, func);
 }
@@ -212,6 +223,10 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 #define call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
 #undef free_all_cpu_call_rcu_data
 #define free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
+#undef set_thread_call_rcu_data
+#define set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
+#undef set_cpu_call_rcu_data
+#define set_cpu_call_rcu_data		URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)
 #endif
 
 /*
