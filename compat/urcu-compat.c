@@ -188,25 +188,41 @@ static void come_back(int was_online)
 /* ---------------------------------------------------------------- */
 #if !URCU_COMPAT_NATIVE_BARRIER
 
+/* Barriers in flight at once; callers beyond that share the next one. */
+#define SLOTS 4
+
+struct worker;
+
+struct rendezvous {
+	struct rcu_head head;
+	struct worker *w;
+	unsigned int slot;
+};
+
 struct worker {
 	struct cds_list_head node;
 	struct call_rcu_data *crdp;	/* NULL once liburcu has freed it */
-	struct rcu_head barrier_head;	/* rendezvous of the barrier in flight */
+	struct rendezvous rv[SLOTS];	/* one per barrier in flight */
 	struct rcu_head drain_head;	/* follows the callbacks of a freed worker */
 	void *freeing;			/* set by the free in progress */
 	unsigned char owned;		/* created through the header */
 	unsigned char seen;		/* per-CPU worker in the current scan */
-	unsigned char barrier_pending;
+	unsigned char rv_pending;	/* bit per slot: rendezvous queued */
 	unsigned char drain_pending;
 	unsigned char dying;		/* being freed: no more rendezvous */
-	unsigned char drain_waited;	/* the barrier in flight counts the drain */
+	unsigned char drain_waited;	/* bit per slot: that barrier counts the drain */
 };
 
 static pthread_mutex_t emul_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t emul_done;
 static CDS_LIST_HEAD(workers);
-static unsigned long barrier_seq;	/* odd while a barrier is in flight */
-static unsigned long outstanding;	/* its rendezvous still to run, +1 */
+/*
+ * Barrier generations: started - completed are in flight, generation g
+ * in slot g % SLOTS with outstanding[] rendezvous (+1 while starting).
+ */
+static unsigned long started, completed;
+static unsigned long outstanding[SLOTS];
+static unsigned char slot_done[SLOTS];
 static struct worker default_worker;	/* static: never freed */
 API int URCU_COMPAT_SYM(route);
 API __thread int URCU_COMPAT_SYM(thread_worker);
@@ -231,12 +247,23 @@ static struct worker *find_worker(struct call_rcu_data *crdp)
 	return NULL;
 }
 
+static void init_worker(struct worker *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < SLOTS; i++) {
+		w->rv[i].w = w;
+		w->rv[i].slot = i;
+	}
+}
+
 static struct worker *new_worker(struct call_rcu_data *crdp, int owned)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
+	init_worker(w);
 	w->crdp = crdp;
 	w->owned = owned;
 	cds_list_add_tail(&w->node, &workers);
@@ -247,7 +274,7 @@ static struct worker *new_worker(struct call_rcu_data *crdp, int owned)
 static void release_worker(struct worker *w)
 {
 	if (w == &default_worker || !w->dying || w->crdp ||
-	    w->barrier_pending || w->drain_pending)
+	    w->rv_pending || w->drain_pending)
 		return;
 	cds_list_del(&w->node);
 	free(w);
@@ -264,24 +291,40 @@ static void enqueue_on(struct call_rcu_data *crdp, struct rcu_head *head,
 	set_thread_call_rcu_data(saved);
 }
 
-/* One rendezvous done. Under emul_lock. */
-static void finish_one(void)
+/* One rendezvous of the barrier in slot done. Under emul_lock. */
+static void finish_one(unsigned int slot)
 {
-	if (--outstanding == 0) {
-		barrier_seq++;
-		pthread_cond_broadcast(&emul_done);
+	if (--outstanding[slot])
+		return;
+	slot_done[slot] = 1;
+	while (completed != started && slot_done[(completed + 1) % SLOTS]) {
+		slot_done[(completed + 1) % SLOTS] = 0;
+		completed++;
 	}
+	pthread_cond_broadcast(&emul_done);
 }
 
 static void barrier_cb(struct rcu_head *head)
 {
-	struct worker *w = caa_container_of(head, struct worker, barrier_head);
+	struct rendezvous *rv = caa_container_of(head, struct rendezvous, head);
+	struct worker *w = rv->w;
 
 	pthread_mutex_lock(&emul_lock);
-	w->barrier_pending = 0;
-	finish_one();
+	w->rv_pending &= ~(1U << rv->slot);
+	finish_one(rv->slot);
 	release_worker(w);
 	pthread_mutex_unlock(&emul_lock);
+}
+
+/* Barriers that wait for this drain are done with it. Under emul_lock. */
+static void finish_drain_waits(struct worker *w)
+{
+	unsigned int slot;
+
+	for (slot = 0; slot < SLOTS; slot++)
+		if (w->drain_waited & (1U << slot))
+			finish_one(slot);
+	w->drain_waited = 0;
 }
 
 static void drain_cb(struct rcu_head *head)
@@ -290,10 +333,7 @@ static void drain_cb(struct rcu_head *head)
 
 	pthread_mutex_lock(&emul_lock);
 	w->drain_pending = 0;
-	if (w->drain_waited) {
-		w->drain_waited = 0;
-		finish_one();
-	}
+	finish_drain_waits(w);
 	release_worker(w);
 	pthread_cond_broadcast(&emul_done);	/* the free waits for it */
 	pthread_mutex_unlock(&emul_lock);
@@ -324,40 +364,45 @@ static int scan_cpu_workers(void)
 	return 0;
 }
 
-/* Start a barrier: one rendezvous per worker. Under emul_lock. */
+static void enqueue_rendezvous(struct worker *w, unsigned int slot)
+{
+	w->rv_pending |= 1U << slot;
+	outstanding[slot]++;
+	enqueue_on(w->crdp, &w->rv[slot].head, barrier_cb);
+}
+
+/* Start the next barrier: one rendezvous per worker. Under emul_lock. */
 static int start_barrier(void)
 {
 	struct worker *w, *tmp;
+	unsigned int slot;
 	int ret;
 
 	rcu_read_lock();
 	ret = scan_cpu_workers();
 	if (ret)
 		goto out;
-	barrier_seq++;
-	outstanding = 1;
+	slot = ++started % SLOTS;
+	outstanding[slot] = 1;
 	cds_list_for_each_entry(w, &workers, node) {
 		if (w->dying) {
 			if (w->drain_pending) {
-				w->drain_waited = 1;
-				outstanding++;
+				w->drain_waited |= 1U << slot;
+				outstanding[slot]++;
 			}
 		} else if (w->owned || w->seen) {
-			w->barrier_pending = 1;
-			outstanding++;
-			enqueue_on(w->crdp, &w->barrier_head, barrier_cb);
+			enqueue_rendezvous(w, slot);
 		}
 	}
 	if (default_crdp) {
-		default_worker.barrier_pending = 1;
-		outstanding++;
-		enqueue_on(default_crdp, &default_worker.barrier_head, barrier_cb);
+		default_worker.crdp = default_crdp;
+		enqueue_rendezvous(&default_worker, slot);
 	}
 out:
 	rcu_read_unlock();
 	/* Forget per-CPU workers that are gone. */
 	cds_list_for_each_entry_safe(w, tmp, &workers, node) {
-		if (!w->owned && !w->seen && !w->dying && !w->barrier_pending) {
+		if (!w->owned && !w->seen && !w->dying && !w->rv_pending) {
 			cds_list_del(&w->node);
 			free(w);
 		} else {
@@ -365,20 +410,25 @@ out:
 		}
 	}
 	if (!ret)
-		finish_one();
+		finish_one(slot);
 	return ret;
 }
 
+/*
+ * Wait for a barrier that started after this call. A caller starts one
+ * at once while fewer than SLOTS are in flight (its rendezvous may join
+ * the batch of the one in flight); otherwise it waits and shares the
+ * next one with every caller that arrived before it started.
+ */
 static int do_barrier(const struct timespec *deadline)
 {
-	unsigned long target;
+	unsigned long need;
 	int ret = 0, was_online, rc;
 
 	pthread_mutex_lock(&emul_lock);
-	/* The next barrier that starts after this call is ours. */
-	target = (barrier_seq + 3) & ~1UL;
-	while (seq_before(barrier_seq, target)) {
-		if (!(barrier_seq & 1)) {
+	need = started + 1;
+	while (seq_before(completed, need)) {
+		if (seq_before(started, need) && started - completed < SLOTS) {
 			ret = start_barrier();
 			if (ret)
 				break;
@@ -387,7 +437,7 @@ static int do_barrier(const struct timespec *deadline)
 		was_online = go_offline();
 		rc = wait_until(&emul_done, &emul_lock, deadline);
 		come_back(was_online);
-		if (rc == ETIMEDOUT && seq_before(barrier_seq, target)) {
+		if (rc == ETIMEDOUT && seq_before(completed, need)) {
 			ret = -ETIMEDOUT;
 			break;
 		}
@@ -466,6 +516,7 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned lo
 		errno = ENOMEM;
 		return NULL;
 	}
+	init_worker(w);
 	w->owned = 1;
 	w->crdp = create_call_rcu_data(flags, cpu_affinity);
 	if (!w->crdp) {
@@ -1034,6 +1085,7 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	init_cond(&runner_done);
 #else
 	init_cond(&emul_done);
+	init_worker(&default_worker);
 #endif
 	pthread_key_create(&probe_key, probe_destructor);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
