@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The drop-in way, exactly as README.md describes it, without meson.
+
+    check_drop_in.py SOURCE_ROOT WORK_DIR FLAVOR MODE
+
+Copies include/urcu-compat.h and compat/urcu-compat.c into an empty
+directory with a small program (program.c, included by app.c), selects the flavor and the mode
+in source files only (the two-line file for a flavor other than memb,
+`#define URCU_COMPAT_FORCE_EMULATION 1` for the emulation), builds with
+plain `cc` command lines and `pkg-config` for liburcu's flags, no -D flag,
+and runs the program; then the same with a plain Makefile that relies on
+make's built-in rules. Also with clang when it is installed.
+"""
+import os
+import shutil
+import sys
+
+from flavors import FLAVORS, WARNINGS, emul_line, app_source, pkg_config, run, \
+    work_dir, write, have_pkg, skip
+
+CFLAGS = ['-std=gnu99', '-O2'] + WARNINGS
+
+
+def main():
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+    root, work, flavor, mode = sys.argv[1:]
+    f = FLAVORS[flavor]
+    if not have_pkg(f['urcu']):
+        skip('%s is not installed' % f['urcu'])
+    compilers = [c for c in ('cc', 'clang') if shutil.which(c)]
+    for cc in compilers:
+        d = work_dir(os.path.join(work, cc))
+        shutil.copy(os.path.join(root, 'include', 'urcu-compat.h'), d)
+        shutil.copy(os.path.join(root, 'compat', 'urcu-compat.c'), d)
+        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'program.c'), d)
+
+        # The library: urcu-compat.c itself, or the documented two-line file.
+        lib_c = 'urcu-compat.c'
+        if f['macro']:
+            lib_c = 'urcu-compat-%s.c' % flavor
+        elif mode == 'emul':
+            lib_c = 'urcu-compat-emul.c'
+        if lib_c != 'urcu-compat.c':
+            write(os.path.join(d, lib_c),
+                  emul_line(mode) +
+                  ('#define %s\n' % f['macro'] if f['macro'] else '') +
+                  '#include "urcu-compat.c"\n')
+        write(os.path.join(d, 'app.c'), app_source(flavor, mode, 'program.c'))
+        for name in (lib_c, 'app.c'):
+            print('--- %s' % name)
+            with open(os.path.join(d, name)) as src:
+                sys.stdout.write(src.read())
+
+        cflags = pkg_config('--cflags', f['urcu'])
+        libs = pkg_config('--libs', f['urcu'])
+        run([cc] + CFLAGS + ['-c', lib_c] + cflags, cwd=d)
+        run([cc] + CFLAGS + ['-c', 'app.c'] + cflags, cwd=d)
+        run([cc, '-o', 'app', 'app.o', lib_c[:-2] + '.o'] + libs + ['-pthread'], cwd=d)
+        out = run(['./app', mode, flavor], cwd=d).stdout
+        if not out.rstrip().endswith('ok'):
+            sys.exit('the program did not report ok')
+
+        # The same with the plain Makefile of README.md and make's own rules.
+        if not shutil.which('make'):
+            print('note: make not installed, the Makefile was not tried')
+            continue
+        m = work_dir(os.path.join(work, cc + '-make'))
+        for name in ('urcu-compat.h', 'urcu-compat.c', 'program.c', lib_c, 'app.c'):
+            shutil.copy(os.path.join(d, name), m)
+        obj = lib_c[:-2] + '.o'
+        write(os.path.join(m, 'Makefile'),
+              'CFLAGS += %s\n' % ' '.join(CFLAGS) +
+              'CFLAGS += $(shell pkg-config --cflags %s)\n' % f['urcu'] +
+              'LDLIBS += $(shell pkg-config --libs %s) -pthread\n' % f['urcu'] +
+              '\n'
+              'app: app.o %s\n' % obj +
+              'app.o %s: urcu-compat.h\n' % obj +
+              ('%s: urcu-compat.c\n' % obj if obj != 'urcu-compat.o' else ''))
+        with open(os.path.join(m, 'Makefile')) as mk:
+            sys.stdout.write('--- Makefile\n' + mk.read())
+        run(['make', 'CC=' + cc], cwd=m)
+        out = run(['./app', mode, flavor], cwd=m).stdout
+        if not out.rstrip().endswith('ok'):
+            sys.exit('the program built by make did not report ok')
+    print('drop-in %s %s: built with cc command lines and with make, and ran, with %s'
+          % (flavor, mode, ', '.join(compilers)))
+
+
+if __name__ == '__main__':
+    main()
