@@ -64,8 +64,8 @@ def only_because(out, reason):
 
 
 BODY = r'''
-#include "urcu-compat.h"
-#include "urcu-compat.h"	/* twice: harmless */
+#include <urcu-compat.h>
+#include <urcu-compat.h>	/* twice: harmless */
 
 #define EXPECT_FLAVOR_%(flavor)s 1
 #if !URCU_COMPAT_CAT(EXPECT_FLAVOR_, URCU_COMPAT_FLAVOR_TAG)
@@ -149,8 +149,10 @@ def compilers():
 def compile_one(cc, lang, std, src, cflags, include):
     cmd = [cc, '-x', lang] + (['-std=' + std] if std else []) + WARNINGS + \
         ['-fsyntax-only', '-I', include] + cflags + ['-']
+    # Run where no other urcu-compat.h can be found (a build directory
+    # configured with -Dforce_emulation=true has one).
     p = subprocess.run(cmd, input=src, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       universal_newlines=True)
+                       universal_newlines=True, cwd=include)
     return p.returncode, p.stdout, cmd
 
 
