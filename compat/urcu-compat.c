@@ -188,8 +188,13 @@ static void come_back(int was_online)
 /* ---------------------------------------------------------------- */
 #if !URCU_COMPAT_NATIVE_BARRIER
 
-/* Barriers in flight at once; callers beyond that share the next one. */
-#define SLOTS 4
+/*
+ * Barriers in flight at once (each worker record holds one rendezvous
+ * per slot); callers beyond that share the next one. A caller that finds
+ * no free slot waits a whole worker cycle, so there are as many slots as
+ * bits in the masks below.
+ */
+#define SLOTS 32
 
 struct worker;
 
@@ -207,10 +212,10 @@ struct worker {
 	void *freeing;			/* set by the free in progress */
 	unsigned char owned;		/* created through the header */
 	unsigned char seen;		/* per-CPU worker in the current scan */
-	unsigned char rv_pending;	/* bit per slot: rendezvous queued */
+	unsigned int rv_pending;	/* bit per slot: rendezvous queued */
 	unsigned char drain_pending;
 	unsigned char dying;		/* being freed: no more rendezvous */
-	unsigned char drain_waited;	/* bit per slot: that barrier counts the drain */
+	unsigned int drain_waited;	/* bit per slot: that barrier counts the drain */
 };
 
 static pthread_mutex_t emul_lock = PTHREAD_MUTEX_INITIALIZER;
