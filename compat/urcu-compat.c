@@ -44,6 +44,7 @@
 #define URCU_COMPAT_BUILDING_LIBRARY
 #include "urcu-compat.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
@@ -65,7 +66,7 @@
 /* Wait bound of the one-time probe of whether call_rcu_data_free() joins. */
 #define JOIN_PROBE_MS		250
 /* How long a worker stop waits for the worker to leave before it warns. */
-#define STOP_WAIT_MS		10000
+#define STOP_WAIT_MS		5000
 
 static pthread_condattr_t monotonic_attr;
 static long ncpus;	/* what liburcu sizes its per-CPU array with */
@@ -131,10 +132,10 @@ static int in_call_rcu_worker(void)
 }
 
 /*
- * In a fork() child, the workers' threads are gone until
- * call_rcu_after_fork_child() brings them back.
+ * In a fork() child, the threads of the workers the parent had are gone
+ * until call_rcu_after_fork_child() brings them back.
  */
-static int workers_lost_in_child;
+static int workers_lost_in_child, workers_at_fork;
 static int have_workers(void);
 
 /* The default worker, once liburcu handed it out through the header. */
@@ -162,7 +163,7 @@ static int barrier_misuse(void)
 		return -EDEADLK;
 	if (!URCU_COMPAT_IS_QSBR && reader_active())
 		return -EDEADLK;
-	if (CMM_LOAD_SHARED(workers_lost_in_child) && have_workers())
+	if (CMM_LOAD_SHARED(workers_lost_in_child))
 		return -ESRCH;
 	return 0;
 }
@@ -717,9 +718,23 @@ static int seq_before(unsigned long a, unsigned long b)
 	return (long)(a - b) < 0;
 }
 
+/*
+ * liburcu's own list cannot be seen; a process with no thread but the
+ * caller (one that forks before starting any, as daemons do) has none.
+ */
 static int have_workers(void)
 {
-	return 1;	/* liburcu's own list cannot be seen */
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *d;
+	int threads = 0;
+
+	if (!dir)
+		return 1;
+	while ((d = readdir(dir)) != NULL)
+		if (d->d_name[0] != '.')
+			threads++;
+	closedir(dir);
+	return threads != 1;
 }
 
 static void *runner(void *arg)
@@ -824,6 +839,8 @@ static void emul_child_fork(void)
 
 static void emul_after_fork_child(void)
 {
+	/* liburcu replaced its default worker. */
+	CMM_STORE_SHARED(default_crdp, NULL);
 }
 
 #endif /* URCU_COMPAT_NATIVE_BARRIER */
@@ -905,78 +922,90 @@ API void URCU_COMPAT_SYM(rcu_barrier)(void)
  * Some releases join the worker in call_rcu_data_free(), others do not,
  * behind the same soname. A joining free cannot return before the worker
  * has exited, so the worker's thread-specific-data destructor runs while
- * the free is still in progress. Once, a destructor planted in the worker
- * waits (bounded) for the free to return: if it does, the release does
- * not join (proven); if not, it is taken as joining, which can at worst
- * leave a thread unjoined, never join one twice.
+ * the free is still in progress. The first stop of the process has the
+ * destructor planted in the worker wait (bounded) for the free to return:
+ * if it does, the release does not join (proven); if not, it is taken as
+ * joining, which can at worst leave a thread unjoined, never join one
+ * twice.
  */
 enum { JOIN_UNKNOWN, JOIN_BY_LIBURCU, JOIN_BY_US };
 static int join_policy = RELEASE_08_OR_LATER ? JOIN_UNKNOWN : JOIN_BY_US;
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t probe_cond;
 static pthread_key_t probe_key;
+static int warned_not_stopped;
 
-/* Shared by the freeing thread and the worker's destructor: two references. */
-struct exit_probe {
+/*
+ * The watch a stop plants in the worker, shared by the stopping thread
+ * and the worker's destructor: two references.
+ */
+struct exit_watch {
 	struct rcu_head head;
 	struct call_rcu_data *crdp;
-	int refs, planted, in_free, exited, free_returned_first;
+	int refs, planted, probing, in_free, exited, free_returned_first;
 };
 
-static void put_probe(struct exit_probe *p)	/* under probe_lock */
+static void put_watch(struct exit_watch *p)	/* under probe_lock */
 {
 	if (--p->refs == 0)
 		free(p);
 }
 
-static void probe_destructor(void *arg)
+/* Runs in the worker thread as it exits. */
+static void watch_destructor(void *arg)
 {
-	struct exit_probe *p = arg;
+	struct exit_watch *p = arg;
 	struct timespec deadline;
 
 	pthread_mutex_lock(&probe_lock);
 	deadline_in(&deadline, JOIN_PROBE_MS);
-	while (p->in_free &&
+	while (p->probing && p->in_free &&
 	       pthread_cond_timedwait(&probe_cond, &probe_lock, &deadline) != ETIMEDOUT)
 		;
 	p->free_returned_first = !p->in_free;
 	p->exited = 1;
 	pthread_cond_broadcast(&probe_cond);
-	put_probe(p);
+	put_watch(p);
 	pthread_mutex_unlock(&probe_lock);
 }
 
-static void plant_probe(struct rcu_head *head)
+static void plant_watch(struct rcu_head *head)
 {
-	struct exit_probe *p = caa_container_of(head, struct exit_probe, head);
+	struct exit_watch *p = caa_container_of(head, struct exit_watch, head);
 	int mine = get_thread_call_rcu_data() == p->crdp &&
 		pthread_setspecific(probe_key, p) == 0;
 
 	pthread_mutex_lock(&probe_lock);
 	p->planted = mine ? 1 : -1;
 	if (!mine)
-		put_probe(p);
+		put_watch(p);
 	pthread_cond_broadcast(&probe_cond);
 	pthread_mutex_unlock(&probe_lock);
 }
 
-/* Free crdp with the probe; returns 1 when this library must join. */
-static int free_with_probe(struct call_rcu_data *crdp)
+/*
+ * Stop crdp; return 1 when this library must join its thread. The watch
+ * also proves the thread exited before anyone joins it: a worker liburcu
+ * does not stop (its default worker, when the library never saw it handed
+ * out) is then left alone after STOP_WAIT_MS instead of joined forever.
+ */
+static int stop_worker(struct call_rcu_data *crdp)
 {
-	struct exit_probe *p = calloc(1, sizeof(*p));
+	struct exit_watch *p = calloc(1, sizeof(*p));
 	struct call_rcu_data *saved = get_thread_call_rcu_data();
 	struct timespec deadline;
-	int join = 0;
+	int join = 0, policy = uatomic_read(&join_policy);
 
 	if (!p) {
-		/* Cannot tell: never risk a second join. */
+		/* Cannot tell: never risk a join that would not return. */
 		free_worker(crdp);
 		return 0;
 	}
 	p->crdp = crdp;
 	p->refs = 2;
+	p->probing = policy == JOIN_UNKNOWN;
 	set_thread_call_rcu_data(crdp);
-	call_rcu(&p->head, plant_probe);
+	call_rcu(&p->head, plant_watch);
 	set_thread_call_rcu_data(saved);
 	pthread_mutex_lock(&probe_lock);
 	while (!p->planted)
@@ -993,12 +1022,15 @@ static int free_with_probe(struct call_rcu_data *crdp)
 	while (p->planted > 0 && !p->exited &&
 	       pthread_cond_timedwait(&probe_cond, &probe_lock, &deadline) != ETIMEDOUT)
 		;
-	if (p->exited) {
+	if (!p->exited) {
+		warn_once(&warned_not_stopped, "call_rcu worker did not stop (the default worker?); not joining it.");
+	} else if (p->probing) {
 		join = p->free_returned_first;
 		uatomic_set(&join_policy, join ? JOIN_BY_US : JOIN_BY_LIBURCU);
+	} else {
+		join = policy == JOIN_BY_US;
 	}
-	/* else: not stopped (the default worker, or not a worker at all). */
-	put_probe(p);
+	put_watch(p);
 	pthread_mutex_unlock(&probe_lock);
 	return join;
 }
@@ -1006,26 +1038,13 @@ static int free_with_probe(struct call_rcu_data *crdp)
 API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
 {
 	pthread_t tid;
-	int join, was_online;
+	int was_online;
 
 	if (!crdp || is_default(crdp))
 		return;
 	tid = get_call_rcu_thread(crdp);
 	was_online = go_offline();
-	switch (uatomic_read(&join_policy)) {
-	case JOIN_UNKNOWN:
-		join = free_with_probe(crdp);
-		break;
-	case JOIN_BY_US:
-		free_worker(crdp);
-		join = 1;
-		break;
-	default:
-		free_worker(crdp);
-		join = 0;
-		break;
-	}
-	if (join)
+	if (stop_worker(crdp))
 		pthread_join(tid, NULL);
 	come_back(was_online);
 }
@@ -1054,6 +1073,7 @@ API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void)
 static void atfork_prepare(void)
 {
 	emul_prepare_fork();
+	workers_at_fork = have_workers();
 	pthread_mutex_lock(&probe_lock);
 }
 
@@ -1068,7 +1088,7 @@ static void atfork_child(void)
 	pthread_mutex_init(&probe_lock, NULL);
 	init_cond(&probe_cond);
 	emul_child_fork();
-	CMM_STORE_SHARED(workers_lost_in_child, 1);
+	CMM_STORE_SHARED(workers_lost_in_child, workers_at_fork);
 }
 
 static unsigned int exit_count = 1, exit_timeout_ms = 1000;
@@ -1092,7 +1112,7 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	init_cond(&emul_done);
 	init_worker(&default_worker);
 #endif
-	pthread_key_create(&probe_key, probe_destructor);
+	pthread_key_create(&probe_key, watch_destructor);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
