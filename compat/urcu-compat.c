@@ -71,14 +71,50 @@
 static pthread_condattr_t monotonic_attr;
 static long ncpus;	/* what liburcu sizes its per-CPU array with */
 
+/*
+ * The conditions' clock: CLOCK_REALTIME once one of them could not be
+ * made on CLOCK_MONOTONIC (see settle_conds()).
+ */
+static clockid_t wait_clock = CLOCK_MONOTONIC;
+static int cond_failed;
+
+/*
+ * Out of resources, a condition or a mutex gets its static initializer,
+ * which needs none. Such a condition waits on CLOCK_REALTIME, and
+ * settle_conds() then puts all of them on that clock.
+ */
 static void init_cond(pthread_cond_t *cond)
 {
-	pthread_cond_init(cond, &monotonic_attr);
+	static const pthread_cond_t fallback = PTHREAD_COND_INITIALIZER;
+
+	if (pthread_cond_init(cond, wait_clock == CLOCK_MONOTONIC ? &monotonic_attr : NULL)) {
+		*cond = fallback;
+		cond_failed = 1;
+	}
 }
+
+static void init_mutex(pthread_mutex_t *mutex)
+{
+	static const pthread_mutex_t fallback = PTHREAD_MUTEX_INITIALIZER;
+
+	if (pthread_mutex_init(mutex, NULL))
+		*mutex = fallback;
+}
+
+/* Largest time_t: a deadline past it is clamped, never wrapped. */
+#define TIME_T_MAX	((time_t)((((time_t)1 << (sizeof(time_t) * 8 - 2)) - 1) * 2 + 1))
 
 static void deadline_in(struct timespec *ts, unsigned int ms)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
+	if (clock_gettime(wait_clock, ts)) {
+		ts->tv_sec = 0;	/* cannot happen on Linux; gives up early */
+		ts->tv_nsec = 0;
+	}
+	if (ts->tv_sec > TIME_T_MAX - (time_t)(ms / 1000) - 1) {
+		ts->tv_sec = TIME_T_MAX;
+		ts->tv_nsec = 999999999L;
+		return;
+	}
 	ts->tv_sec += ms / 1000;
 	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (ts->tv_nsec >= 1000000000L) {
@@ -216,6 +252,7 @@ struct worker {
 	unsigned int rv_pending;	/* bit per slot: rendezvous queued */
 	unsigned char drain_pending;
 	unsigned char dying;		/* being freed: no more rendezvous */
+	unsigned char spare;		/* spare_worker, lent to a free out of memory */
 	unsigned int drain_waited;	/* bit per slot: that barrier counts the drain */
 };
 
@@ -230,6 +267,7 @@ static unsigned long started, completed;
 static unsigned long outstanding[SLOTS];
 static unsigned char slot_done[SLOTS];
 static struct worker default_worker;	/* static: never freed */
+static struct worker spare_worker;	/* lent to a free out of memory */
 API int URCU_COMPAT_SYM(route);
 API __thread int URCU_COMPAT_SYM(thread_worker);
 
@@ -283,7 +321,10 @@ static void release_worker(struct worker *w)
 	    w->rv_pending || w->drain_pending)
 		return;
 	cds_list_del(&w->node);
-	free(w);
+	if (w->spare)
+		w->spare = 0;	/* back to the next free that needs it */
+	else
+		free(w);
 }
 
 /* Queue head on that worker: the 0.7 way, through the thread's worker. */
@@ -546,10 +587,20 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned lo
  */
 static void start_drain(struct call_rcu_data *crdp, void *token)
 {
+	static const struct worker blank;
 	struct worker *w = find_worker(crdp);
 
 	if (!w)
 		w = new_worker(crdp, 0);
+	if (!w && !spare_worker.spare) {
+		/* Out of memory: the spare record, listed until the free ends. */
+		spare_worker = blank;
+		init_worker(&spare_worker);
+		spare_worker.crdp = crdp;
+		spare_worker.spare = 1;
+		cds_list_add_tail(&spare_worker.node, &workers);
+		w = &spare_worker;
+	}
 	if (!w) {
 		/* Cannot follow it: cover the default worker instead. */
 		w = &default_worker;
@@ -672,7 +723,7 @@ static void emul_parent_fork(void)
  */
 static void emul_child_fork(void)
 {
-	pthread_mutex_init(&emul_lock, NULL);
+	init_mutex(&emul_lock);
 	init_cond(&emul_done);
 }
 
@@ -830,7 +881,7 @@ static void emul_parent_fork(void)
 
 static void emul_child_fork(void)
 {
-	pthread_mutex_init(&runner_lock, NULL);
+	init_mutex(&runner_lock);
 	init_cond(&runner_wake);
 	init_cond(&runner_done);
 	runner_started = runner_busy = runner_stop = 0;
@@ -933,6 +984,7 @@ static int join_policy = RELEASE_08_OR_LATER ? JOIN_UNKNOWN : JOIN_BY_US;
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t probe_cond;
 static pthread_key_t probe_key;
+static int probe_key_made;	/* pthread_key_create() succeeded */
 static int warned_not_stopped;
 
 /*
@@ -945,10 +997,56 @@ struct exit_watch {
 	int refs, planted, probing, in_free, exited, free_returned_first;
 };
 
+/*
+ * Lent to a stop out of memory (spare_watch.refs != 0: in use), so that
+ * it still joins: a worker left unjoined may still be registered with
+ * RCU, which a later fork() child would inherit.
+ */
+static struct exit_watch spare_watch;
+
 static void put_watch(struct exit_watch *p)	/* under probe_lock */
 {
-	if (--p->refs == 0)
+	if (--p->refs)
+		return;
+	if (p == &spare_watch)
+		pthread_cond_broadcast(&probe_cond);
+	else
 		free(p);
+}
+
+static void watch_destructor(void *arg);
+
+/* A watch, or NULL without memory or a thread-specific key. */
+static struct exit_watch *get_watch(void)
+{
+	static const struct exit_watch blank;
+	struct exit_watch *p = calloc(1, sizeof(*p));
+	struct timespec deadline;
+	int key;
+
+	pthread_mutex_lock(&probe_lock);
+	if (!probe_key_made)	/* the constructor could not: try again */
+		probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
+	key = probe_key_made;
+	if (!p && key) {
+		/* Another stop has the spare until its worker exits: wait. */
+		deadline_in(&deadline, STOP_WAIT_MS);
+		while (spare_watch.refs &&
+		       pthread_cond_timedwait(&probe_cond, &probe_lock, &deadline) != ETIMEDOUT)
+			;
+		if (!spare_watch.refs) {
+			spare_watch = blank;
+			p = &spare_watch;
+		}
+	}
+	if (p && key)
+		p->refs = 2;
+	pthread_mutex_unlock(&probe_lock);
+	if (!key) {
+		free(p);
+		return NULL;
+	}
+	return p;
 }
 
 /* Runs in the worker thread as it exits. */
@@ -991,7 +1089,7 @@ static void plant_watch(struct rcu_head *head)
  */
 static int stop_worker(struct call_rcu_data *crdp)
 {
-	struct exit_watch *p = calloc(1, sizeof(*p));
+	struct exit_watch *p = get_watch();
 	struct call_rcu_data *saved = get_thread_call_rcu_data();
 	struct timespec deadline;
 	int join = 0, policy = uatomic_read(&join_policy);
@@ -1002,7 +1100,6 @@ static int stop_worker(struct call_rcu_data *crdp)
 		return 0;
 	}
 	p->crdp = crdp;
-	p->refs = 2;
 	p->probing = policy == JOIN_UNKNOWN;
 	set_thread_call_rcu_data(crdp);
 	call_rcu(&p->head, plant_watch);
@@ -1083,11 +1180,34 @@ static void atfork_parent(void)
 	emul_parent_fork();
 }
 
+/*
+ * After the conditions were made (constructor, fork() child: one thread):
+ * if one of them fell back to CLOCK_REALTIME, all of them do, so that
+ * every deadline is on the clock its condition waits on.
+ */
+static void settle_conds(void)
+{
+	static const pthread_cond_t fallback = PTHREAD_COND_INITIALIZER;
+
+	if (!cond_failed)
+		return;
+	cond_failed = 0;
+	wait_clock = CLOCK_REALTIME;
+	probe_cond = fallback;
+#if URCU_COMPAT_NATIVE_BARRIER
+	runner_wake = fallback;
+	runner_done = fallback;
+#else
+	emul_done = fallback;
+#endif
+}
+
 static void atfork_child(void)
 {
-	pthread_mutex_init(&probe_lock, NULL);
+	init_mutex(&probe_lock);
 	init_cond(&probe_cond);
 	emul_child_fork();
+	settle_conds();
 	CMM_STORE_SHARED(workers_lost_in_child, workers_at_fork);
 }
 
@@ -1102,8 +1222,9 @@ API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_
 static void __attribute__((constructor)) urcu_compat_init(void)
 {
 	ncpus = sysconf(_SC_NPROCESSORS_CONF);
-	pthread_condattr_init(&monotonic_attr);
-	pthread_condattr_setclock(&monotonic_attr, CLOCK_MONOTONIC);
+	if (pthread_condattr_init(&monotonic_attr) ||
+	    pthread_condattr_setclock(&monotonic_attr, CLOCK_MONOTONIC))
+		wait_clock = CLOCK_REALTIME;	/* the conditions' default */
 	init_cond(&probe_cond);
 #if URCU_COMPAT_NATIVE_BARRIER
 	init_cond(&runner_wake);
@@ -1112,7 +1233,8 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	init_cond(&emul_done);
 	init_worker(&default_worker);
 #endif
-	pthread_key_create(&probe_key, watch_destructor);
+	settle_conds();
+	probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
