@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Interposers for fault.h. The real functions are found with
+ * dlsym(RTLD_NEXT); dlsym() may itself allocate, so while it runs the
+ * allocators serve from a small static buffer, which free() ignores.
+ *
+ * A call is the library's when the address it returns to lies in the
+ * executable segment of the loaded liburcu-compat*.so.
+ */
+#define _GNU_SOURCE
+#include "fault.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <urcu/uatomic.h>
+
+static void *(*real_malloc)(size_t);
+static void *(*real_calloc)(size_t, size_t);
+static void (*real_free)(void *);
+static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *,
+				  void *(*)(void *), void *);
+static int (*real_mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+static int (*real_cond_init)(pthread_cond_t *, const pthread_condattr_t *);
+static int (*real_condattr_init)(pthread_condattr_t *);
+static int (*real_condattr_setclock)(pthread_condattr_t *, clockid_t);
+static int (*real_key_create)(pthread_key_t *, void (*)(void *));
+static int (*real_join)(pthread_t, void **);
+
+static __thread int resolving;
+static char early_buf[16384] __attribute__((aligned(16)));
+static size_t early_used;
+
+static void *early_alloc(size_t size)
+{
+	size_t at;
+
+	size = (size + 15) & ~(size_t)15;
+	at = uatomic_add_return(&early_used, size) - size;
+	if (at + size > sizeof(early_buf))
+		return NULL;
+	return early_buf + at;	/* static storage: already zeroed */
+}
+
+static int is_early(const void *p)
+{
+	return (const char *)p >= early_buf &&
+		(const char *)p < early_buf + sizeof(early_buf);
+}
+
+#define RESOLVE(var, name)						\
+	do {								\
+		void *sym = dlsym(RTLD_NEXT, name);			\
+		if (!sym)						\
+			abort();					\
+		memcpy(&(var), &sym, sizeof(var));			\
+	} while (0)
+
+static void arm_from_env(void);
+
+static void resolve(void)
+{
+	if (resolving)
+		return;
+	resolving = 1;
+	RESOLVE(real_malloc, "malloc");
+	RESOLVE(real_calloc, "calloc");
+	RESOLVE(real_free, "free");
+	RESOLVE(real_pthread_create, "pthread_create");
+	RESOLVE(real_mutex_init, "pthread_mutex_init");
+	RESOLVE(real_cond_init, "pthread_cond_init");
+	RESOLVE(real_condattr_init, "pthread_condattr_init");
+	RESOLVE(real_condattr_setclock, "pthread_condattr_setclock");
+	RESOLVE(real_key_create, "pthread_key_create");
+	RESOLVE(real_join, "pthread_join");
+	resolving = 0;
+	arm_from_env();
+}
+
+/* ---------------------------------------------------------------- */
+/* Where the library's code is                                        */
+/* ---------------------------------------------------------------- */
+
+static uintptr_t lib_start, lib_end;
+
+static int find_lib(struct dl_phdr_info *info, size_t size, void *data)
+{
+	int i;
+
+	(void)size;
+	(void)data;
+	if (!info->dlpi_name || !strstr(info->dlpi_name, "liburcu-compat"))
+		return 0;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			lib_start = info->dlpi_addr + ph->p_vaddr;
+			lib_end = lib_start + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int fault_ready(void)
+{
+	if (!lib_end)
+		dl_iterate_phdr(find_lib, NULL);
+	return lib_end != 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Arming                                                             */
+/* ---------------------------------------------------------------- */
+
+static unsigned int armed_kinds;	/* 0: disarmed */
+static unsigned long armed_nth, armed_one_in, calls, injected;
+static __thread unsigned long rng;
+
+#define JOIN_LOG	1024
+static pthread_t join_log[JOIN_LOG];
+static unsigned long joins;
+
+void fault_arm_nth(unsigned int kinds, unsigned long nth)
+{
+	fault_ready();
+	uatomic_set(&armed_kinds, 0);
+	uatomic_set(&calls, 0);
+	uatomic_set(&joins, 0);
+	uatomic_set(&armed_one_in, 0);
+	uatomic_set(&armed_nth, nth);
+	cmm_smp_mb();
+	uatomic_set(&armed_kinds, kinds);
+}
+
+void fault_arm_random(unsigned int kinds, unsigned int one_in)
+{
+	fault_ready();
+	uatomic_set(&armed_kinds, 0);
+	uatomic_set(&calls, 0);
+	uatomic_set(&armed_nth, 0);
+	uatomic_set(&armed_one_in, one_in ? one_in : 1);
+	cmm_smp_mb();
+	uatomic_set(&armed_kinds, kinds);
+}
+
+void fault_disarm(void)
+{
+	uatomic_set(&armed_kinds, 0);
+	cmm_smp_mb();
+}
+
+/*
+ * URCU_COMPAT_FAULT_AT_START=KINDS:NTH arms before main(), from the first
+ * interposed call: the library's constructor is then under test.
+ */
+static void arm_from_env(void)
+{
+	const char *v = getenv("URCU_COMPAT_FAULT_AT_START");
+	char *end;
+	unsigned long kinds, nth;
+
+	if (!v)
+		return;
+	kinds = strtoul(v, &end, 0);
+	if (*end != ':')
+		return;
+	nth = strtoul(end + 1, &end, 0);
+	if (*end)
+		return;
+	fault_arm_nth((unsigned int)kinds, nth);
+}
+
+unsigned long fault_calls(void)
+{
+	return uatomic_read(&calls);
+}
+
+unsigned long fault_injected(void)
+{
+	return uatomic_read(&injected);
+}
+
+void fault_reset_joins(void)
+{
+	uatomic_set(&joins, 0);
+}
+
+unsigned long fault_joins_of(pthread_t tid)
+{
+	unsigned long i, n = 0, end = uatomic_read(&joins);
+
+	for (i = 0; i < end && i < JOIN_LOG; i++)
+		if (pthread_equal(join_log[i], tid))
+			n++;
+	return n;
+}
+
+/* Should this call, made from caller, fail? */
+static int should_fail(unsigned int kind, const void *caller)
+{
+	uintptr_t pc = (uintptr_t)caller;
+	unsigned long n, one_in;
+
+	if (!(uatomic_read(&armed_kinds) & kind))
+		return 0;
+	if (pc < lib_start || pc >= lib_end)
+		return 0;
+	n = uatomic_add_return(&calls, 1);
+	one_in = uatomic_read(&armed_one_in);
+	if (one_in) {
+		if (!rng)
+			rng = (uintptr_t)&rng ^ (unsigned long)time(NULL) ^ n;
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		if (rng % one_in)
+			return 0;
+	} else if (n != uatomic_read(&armed_nth)) {
+		return 0;
+	}
+	uatomic_inc(&injected);
+	return 1;
+}
+
+#define CALLER __builtin_return_address(0)
+
+/* ---------------------------------------------------------------- */
+/* Interposers                                                        */
+/* ---------------------------------------------------------------- */
+
+void *malloc(size_t size)
+{
+	if (!real_malloc) {
+		if (resolving)
+			return early_alloc(size);
+		resolve();
+	}
+	if (should_fail(FAULT_ALLOC, CALLER)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return real_malloc(size);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	if (!real_calloc) {
+		if (resolving)
+			return size && n > SIZE_MAX / size ? NULL : early_alloc(n * size);
+		resolve();
+	}
+	if (should_fail(FAULT_ALLOC, CALLER)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return real_calloc(n, size);
+}
+
+void free(void *p)
+{
+	if (!p || is_early(p))
+		return;
+	if (!real_free)
+		resolve();
+	real_free(p);
+}
+
+int pthread_create(pthread_t *tid, const pthread_attr_t *attr,
+		   void *(*fn)(void *), void *arg)
+{
+	if (!real_pthread_create)
+		resolve();
+	if (should_fail(FAULT_THREAD, CALLER))
+		return EAGAIN;
+	return real_pthread_create(tid, attr, fn, arg);
+}
+
+int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+	if (!real_mutex_init)
+		resolve();
+	if (should_fail(FAULT_SYNC, CALLER))
+		return ENOMEM;
+	return real_mutex_init(m, attr);
+}
+
+int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
+{
+	if (!real_cond_init)
+		resolve();
+	if (should_fail(FAULT_SYNC, CALLER))
+		return ENOMEM;
+	return real_cond_init(c, attr);
+}
+
+int pthread_condattr_init(pthread_condattr_t *attr)
+{
+	if (!real_condattr_init)
+		resolve();
+	if (should_fail(FAULT_SYNC, CALLER))
+		return ENOMEM;
+	return real_condattr_init(attr);
+}
+
+int pthread_condattr_setclock(pthread_condattr_t *attr, clockid_t clock)
+{
+	if (!real_condattr_setclock)
+		resolve();
+	if (should_fail(FAULT_SYNC, CALLER))
+		return EINVAL;
+	return real_condattr_setclock(attr, clock);
+}
+
+int pthread_key_create(pthread_key_t *key, void (*destructor)(void *))
+{
+	if (!real_key_create)
+		resolve();
+	if (should_fail(FAULT_KEY, CALLER))
+		return EAGAIN;
+	return real_key_create(key, destructor);
+}
+
+int pthread_join(pthread_t tid, void **retval)
+{
+	unsigned long slot;
+
+	if (!real_join)
+		resolve();
+	slot = uatomic_add_return(&joins, 1) - 1;
+	if (slot < JOIN_LOG)
+		join_log[slot] = tid;
+	return real_join(tid, retval);
+}

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Bad input: a NULL worker and the default worker given to the worker
+ * stop, bounds of 0 ms and up to UINT_MAX ms, exit barriers turned off
+ * and asked for many times. (A worker freed twice is undefined, as with
+ * liburcu's call_rcu_data_free(): the first free released it. It is
+ * documented in doc/reliability.md, not run.)
+ *
+ * fault.c is linked in for its pthread_join() log only: nothing is made
+ * to fail here.
+ */
+#include "../common.h"
+#include "fault.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#ifndef EXPECT_NATIVE
+#error "EXPECT_NATIVE must say which mode this test is built for"
+#endif
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* A callback that blocks until its gate opens (never, in a child). */
+static struct gate block_gate = GATE_INIT;
+static struct rcu_head block_head;
+
+static void block_cb(struct rcu_head *head)
+{
+	(void)head;
+	gate_pass(&block_gate);
+}
+
+/* ---------------------------------------------------------------- */
+
+static void test_free_null_and_default_worker(void **state)
+{
+	struct call_rcu_data *dflt;
+	unsigned long ran = 0;
+	pthread_t tid;
+
+	(void)state;
+	fault_reset_joins();
+	urcu_compat_call_rcu_data_free(NULL);
+	call_rcu_data_free(NULL);	/* liburcu's, through the header */
+
+	dflt = get_default_call_rcu_data();
+	assert_non_null(dflt);
+	tid = get_call_rcu_thread(dflt);
+	urcu_compat_call_rcu_data_free(dflt);
+	urcu_compat_call_rcu_data_free(dflt);
+	call_rcu_data_free(dflt);	/* liburcu refuses it, silently */
+	/* Its thread never exits: a join would never have returned. */
+	assert_int_equal(fault_joins_of(tid), 0);
+
+	/* Still the default worker, still running callbacks. */
+	assert_ptr_equal(get_default_call_rcu_data(), dflt);
+	queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&ran), 1);
+}
+
+/* A bound of 0 ms: an answer at once, and nothing broken after it. */
+static void test_timeout_zero(void **state)
+{
+	unsigned long ran = 0;
+	double t0;
+	int i, ret;
+
+	(void)state;
+	t0 = now_ms();
+	ret = urcu_compat_barrier_timeout(0);
+	assert_true(ret == 0 || ret == -ETIMEDOUT);
+	for (i = 0; i < 10; i++)
+		queue_counted(&ran);
+	ret = urcu_compat_barrier_timeout(0);
+	assert_true(ret == 0 || ret == -ETIMEDOUT);
+	if (ret == 0)
+		assert_int_equal(uatomic_read(&ran), 10);
+	printf("# timeout 0: %s, %.1f ms for both\n", ret ? "-ETIMEDOUT" : "0", now_ms() - t0);
+	assert_true(now_ms() - t0 < 2000);	/* no wait at all, valgrind or not */
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&ran), 10);
+	assert_int_equal(urcu_compat_barrier_timeout(0) == 0 ||
+			 urcu_compat_barrier_timeout(0) == -ETIMEDOUT, 1);
+}
+
+/*
+ * Bounds up to UINT_MAX ms (49.7 days): the deadline must not wrap into
+ * the past (an immediate -ETIMEDOUT) nor become invalid (EINVAL).
+ */
+static void test_large_timeouts(void **state)
+{
+	static const unsigned int bounds[] = {
+		UINT_MAX, UINT_MAX - 1, UINT_MAX - 999, UINT_MAX / 2 + 1,
+		86400000U, 999U, 1000U, 1001U
+	};
+	unsigned long ran = 0;
+	size_t i;
+	int j;
+
+	(void)state;
+	for (i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		for (j = 0; j < 5; j++)
+			queue_counted(&ran);
+		assert_int_equal(urcu_compat_barrier_timeout(bounds[i]), 0);
+		assert_int_equal(uatomic_read(&ran), 5 * (i + 1));
+	}
+}
+
+/* A large bound still gives up when told to: the bound is not ignored. */
+static void test_large_timeout_with_blocked_worker_still_waits(void **state)
+{
+	struct call_rcu_data *crdp = create_call_rcu_data(0, -1);
+	unsigned long ran = 0;
+	double t0;
+
+	(void)state;
+	assert_non_null(crdp);
+	memset(&block_gate, 0, sizeof(block_gate));
+	pthread_mutex_init(&block_gate.lock, NULL);
+	pthread_cond_init(&block_gate.cond, NULL);
+	set_thread_call_rcu_data(crdp);
+	call_rcu(&block_head, block_cb);
+	queue_counted(&ran);
+	set_thread_call_rcu_data(NULL);
+	gate_wait_entered(&block_gate);
+	t0 = now_ms();
+	assert_int_equal(urcu_compat_barrier_timeout(50), -ETIMEDOUT);
+	assert_true(now_ms() - t0 >= 45);	/* it did wait, close to the bound */
+	assert_int_equal(urcu_compat_barrier_timeout(0), -ETIMEDOUT);
+	gate_open(&block_gate);
+	assert_int_equal(urcu_compat_barrier_timeout(UINT_MAX), 0);
+	assert_int_equal(uatomic_read(&ran), 1);
+	synchronize_rcu();
+	urcu_compat_call_rcu_data_free(crdp);
+}
+
+/* ---------------------------------------------------------------- */
+/* Exit barriers, in fork() children with liburcu's hooks              */
+/* ---------------------------------------------------------------- */
+
+struct exit_report {
+	unsigned long chain_ran;
+	unsigned long behind;
+};
+
+static struct exit_report *report;
+
+/* Each link counts itself and queues the next one from its worker. */
+struct link {
+	struct rcu_head head;
+	int left;
+};
+
+static void link_cb(struct rcu_head *head)
+{
+	struct link *l = caa_container_of(head, struct link, head);
+
+	uatomic_inc(&report->chain_ran);
+	if (l->left-- > 0)
+		call_rcu(&l->head, link_cb);
+	else
+		free(l);
+}
+
+static void behind_cb(struct rcu_head *head)
+{
+	uatomic_inc(&report->behind);
+	free(head);
+}
+
+/* Fork, run fn in the child (which exits), time the child's life. */
+static double child_exit_ms(void (*fn)(void))
+{
+	double t0 = now_ms();
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	test_offline();
+	call_rcu_before_fork();
+	pid = fork();
+	if (pid == 0) {
+		call_rcu_after_fork_child();
+		test_online();
+		fn();
+		exit(0);
+	}
+	call_rcu_after_fork_parent();
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	test_online();
+	assert_true(WIFEXITED(status));
+	return now_ms() - t0;
+}
+
+static void exit_off_with_blocked_callback(void)
+{
+	struct rcu_head *behind = malloc(sizeof(*behind));
+
+	memset(&block_gate, 0, sizeof(block_gate));
+	pthread_mutex_init(&block_gate.lock, NULL);
+	pthread_cond_init(&block_gate.cond, NULL);
+	call_rcu(&block_head, block_cb);
+	if (behind)
+		call_rcu(behind, behind_cb);
+	gate_wait_entered(&block_gate);
+	urcu_compat_set_exit_barriers(0, UINT_MAX);
+}
+
+/* count 0: no barrier at exit, even behind a callback that never returns. */
+static void test_exit_barriers_zero(void **state)
+{
+	double ms;
+
+	(void)state;
+	memset(report, 0, sizeof(*report));
+	ms = child_exit_ms(exit_off_with_blocked_callback);
+	printf("# exit barriers 0, a callback blocked forever: exit in %.1f ms\n", ms);
+	assert_int_equal(report->behind, 0);
+}
+
+#define CHAIN 20
+#define LARGE_COUNT 100
+
+static void exit_many_with_chain(void)
+{
+	struct link *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return;
+	l->left = CHAIN;
+	call_rcu(&l->head, link_cb);
+	urcu_compat_set_exit_barriers(LARGE_COUNT, 1000);
+}
+
+/*
+ * A large count: the chain runs to its end. Each barrier costs a worker
+ * cycle (about 10 ms) even when nothing is queued any more, so exit
+ * takes about count x 10 ms: the figure is printed.
+ */
+static void test_exit_barriers_large(void **state)
+{
+	double ms;
+
+	(void)state;
+	memset(report, 0, sizeof(*report));
+	ms = child_exit_ms(exit_many_with_chain);
+	printf("# exit barriers %d, a chain of %d links: exit in %.0f ms (%.1f ms a barrier)\n",
+	       LARGE_COUNT, CHAIN + 1, ms, ms / LARGE_COUNT);
+	assert_int_equal(report->chain_ran, CHAIN + 1);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (report == MAP_FAILED)
+		return -1;
+	rcu_register_thread();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (urcu_compat_barrier())
+		return -1;
+	rcu_unregister_thread();
+	munmap(report, sizeof(*report));
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_free_null_and_default_worker),
+		cmocka_unit_test(test_timeout_zero),
+		cmocka_unit_test(test_large_timeouts),
+		cmocka_unit_test(test_large_timeout_with_blocked_worker_still_waits),
+		cmocka_unit_test(test_exit_barriers_zero),
+		cmocka_unit_test(test_exit_barriers_large),
+	};
+
+	return cmocka_run_group_tests_name("urcu_compat bad input " URCU_COMPAT_FLAVOR_NAME
+					   " " TEST_MODE_NAME, tests, setup, teardown);
+}
