@@ -114,6 +114,13 @@ int fault_ready(void)
 	return lib_end != 0;
 }
 
+int fault_alloc_works(void)
+{
+	const char *preload = getenv("LD_PRELOAD");
+
+	return !preload || !strstr(preload, "vgpreload");
+}
+
 /* ---------------------------------------------------------------- */
 /* Arming                                                             */
 /* ---------------------------------------------------------------- */

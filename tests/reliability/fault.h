@@ -40,6 +40,9 @@ unsigned long fault_injected(void);
 /* 1 once the library's code was found in memory (arming works). */
 int fault_ready(void);
 
+/* 0 under valgrind, whose allocators replace these interposers. */
+int fault_alloc_works(void);
+
 /* Joins made of tid through pthread_join() since the last arm or reset. */
 unsigned long fault_joins_of(pthread_t tid);
 void fault_reset_joins(void);
