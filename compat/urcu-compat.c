@@ -1238,11 +1238,41 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
+/*
+ * A fork() child without its workers, at exit: liburcu 0.12.5, 0.13.3+
+ * stop the default worker at exit when its queue is empty, and join a
+ * thread that only existed in the parent. A callback left in its queue
+ * makes liburcu keep it. Possible only for a default worker the library
+ * knows of.
+ */
+static void keep_cb(struct rcu_head *head)
+{
+	(void)head;
+}
+
+static void keep_lost_default_worker(void)
+{
+	static struct rcu_head keep;
+	struct call_rcu_data *crdp = CMM_LOAD_SHARED(default_crdp);
+	struct call_rcu_data *saved;
+
+	if (!crdp)
+		return;
+	saved = get_thread_call_rcu_data();
+	set_thread_call_rcu_data(crdp);
+	call_rcu(&keep, keep_cb);
+	set_thread_call_rcu_data(saved);
+}
+
 static void __attribute__((destructor)) urcu_compat_exit(void)
 {
 	unsigned int i, count = uatomic_read(&exit_count);
 	unsigned int timeout_ms = uatomic_read(&exit_timeout_ms);
 
+	if (CMM_LOAD_SHARED(workers_lost_in_child)) {
+		keep_lost_default_worker();
+		return;
+	}
 	for (i = 0; i < count; i++)
 		if (urcu_compat_barrier_timeout(timeout_ms))
 			break;
