@@ -36,6 +36,7 @@
 #include "../common.h"
 #include "fault.h"
 
+#include <execinfo.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -125,6 +126,7 @@ static struct {
 } st;
 
 static int stop;
+static double start_s;
 
 /* A callback with a flag that tells a second run from the first. */
 struct cb {
@@ -532,14 +534,28 @@ static int child_uses_rcu(void)
 	return 0;
 }
 
-/* cmocka's handlers belong to the parent's test: a child dies of its signal. */
+/* A crashing child says where, then dies of its signal. */
+static char crash_msg[64] = "# fork child crashed:\n";
+
+static void child_crash(int sig)
+{
+	void *frames[32];
+	int n = backtrace(frames, 32);
+
+	if (write(2, crash_msg, strlen(crash_msg)) > 0)
+		backtrace_symbols_fd(frames, n, 2);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* cmocka's handlers belong to the parent's test, not to a child. */
 static void default_signals(void)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
 	size_t i;
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
+		signal(sigs[i], child_crash);
 }
 
 /*
@@ -607,6 +623,8 @@ static void fork_with_hooks(void)
 	fflush(stdout);
 	fflush(stderr);
 	call_rcu_before_fork();
+	snprintf(crash_msg, sizeof(crash_msg), "# fork child %lu with hooks, %.3f s in, crashed:\n",
+		 uatomic_read(&st.forks_rcu) + 1, now_s() - start_s);
 	pid = fork();
 	if (pid == 0) {
 		default_signals();
@@ -704,8 +722,10 @@ static void test_stress(void **state)
 {
 	static int unbounded = 0, bounded = 1;
 	pthread_t tids[NTHREADS];
-	unsigned long queued = 0, ran = 0, unjoined = 0, hung = 0;
+	unsigned long queued = 0, ran = 0, unjoined = 0, hung = 0, joins;
 	double t0 = now_s(), end = t0 + run_seconds;
+
+	start_s = t0;
 	unsigned long since;
 	int n = 0, i, ok;
 
@@ -743,8 +763,8 @@ static void test_stress(void **state)
 			}
 		}
 	}
+	/* Parked threads stay parked until the fork in progress is done. */
 	uatomic_set(&stop, 1);
-	unpark_all();
 	for (i = 0; i < NTHREADS; i++) {
 		if (join_bounded(tids[i])) {
 			fprintf(stderr, "# watchdog: thread %d not joined after %u s\n",
@@ -753,6 +773,7 @@ static void test_stress(void **state)
 		}
 	}
 	fault_disarm();
+	joins = fault_joins();	/* workers' and the test's threads' */
 
 	/* Nothing queued may be missing once every thread is gone. */
 	if (!unjoined) {
@@ -773,8 +794,9 @@ static void test_stress(void **state)
 	       " longest %.1f ms\n",
 	       st.barriers, st.bounded_ok, st.bounded_timeout, st.bounded_late, st.enomem,
 	       st.eagain, st.barrier_errors + st.bounded_errors, st.max_barrier_us / 1000.0);
-	printf("# workers created %lu (%lu creations failed), per-CPU rounds %lu (%lu workers freed)\n",
-	       st.workers_created, st.workers_failed, st.cpu_rounds, st.cpu_workers);
+	printf("# workers created %lu (%lu creations failed), per-CPU rounds %lu (%lu workers freed);"
+	       " %lu joins\n",
+	       st.workers_created, st.workers_failed, st.cpu_rounds, st.cpu_workers, joins);
 	printf("# forks %lu with hooks using RCU, %lu just exiting; %lu failed, %lu hung, %lu crashed\n",
 	       st.forks_rcu, st.forks_exit, st.child_failures, st.child_hangs, st.child_crashes);
 	printf("# faults injected %lu (one library call in %u); hung %lu, unjoined %lu%s\n",
