@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Interposers for fault.h. The real functions are found with
- * dlsym(RTLD_NEXT); dlsym() may itself allocate, so while it runs the
- * allocators serve from a small static buffer, which free() ignores.
+ * dlsym(RTLD_NEXT), never from inside an allocator: the dynamic linker
+ * (and a sanitizer's start-up, inside dlsym()) allocates. Until they are
+ * found (at the first interposed pthread call, at the latest by this
+ * executable's constructor), the allocators serve from a static buffer,
+ * whose blocks free() ignores and realloc() copies out of.
  *
  * A call is the library's when the address it returns to lies in the
  * executable segment of the loaded liburcu-compat*.so.
@@ -17,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <urcu/uatomic.h>
 
 static void *(*real_malloc)(size_t);
 static void *(*real_calloc)(size_t, size_t);
 static void (*real_free)(void *);
+static void *(*real_realloc)(void *, size_t);
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *,
 				  void *(*)(void *), void *);
 static int (*real_mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
@@ -32,18 +37,21 @@ static int (*real_key_create)(pthread_key_t *, void (*)(void *));
 static int (*real_join)(pthread_t, void **);
 
 static __thread int resolving;
-static char early_buf[16384] __attribute__((aligned(16)));
+static char early_buf[1 << 20] __attribute__((aligned(16)));
 static size_t early_used;
 
+/* A block: its size in the 16 bytes before it. */
 static void *early_alloc(size_t size)
 {
-	size_t at;
+	size_t at, len = ((size + 15) & ~(size_t)15) + 16;
 
-	size = (size + 15) & ~(size_t)15;
-	at = uatomic_add_return(&early_used, size) - size;
-	if (at + size > sizeof(early_buf))
+	if (size > sizeof(early_buf))
 		return NULL;
-	return early_buf + at;	/* static storage: already zeroed */
+	at = uatomic_add_return(&early_used, len) - len;
+	if (at + len > sizeof(early_buf))
+		return NULL;
+	memcpy(early_buf + at, &size, sizeof(size));
+	return early_buf + at + 16;	/* static storage: already zeroed */
 }
 
 static int is_early(const void *p)
@@ -60,8 +68,6 @@ static int is_early(const void *p)
 		memcpy(&(var), &sym, sizeof(var));			\
 	} while (0)
 
-static void arm_from_env(void);
-
 static void resolve(void)
 {
 	if (resolving)
@@ -70,6 +76,7 @@ static void resolve(void)
 	RESOLVE(real_malloc, "malloc");
 	RESOLVE(real_calloc, "calloc");
 	RESOLVE(real_free, "free");
+	RESOLVE(real_realloc, "realloc");
 	RESOLVE(real_pthread_create, "pthread_create");
 	RESOLVE(real_mutex_init, "pthread_mutex_init");
 	RESOLVE(real_cond_init, "pthread_cond_init");
@@ -78,7 +85,6 @@ static void resolve(void)
 	RESOLVE(real_key_create, "pthread_key_create");
 	RESOLVE(real_join, "pthread_join");
 	resolving = 0;
-	arm_from_env();
 }
 
 /* ---------------------------------------------------------------- */
@@ -164,14 +170,22 @@ void fault_disarm(void)
 
 /*
  * URCU_COMPAT_FAULT_AT_START=KINDS:NTH arms before main(), from the first
- * interposed call: the library's constructor is then under test.
+ * interposed pthread call once the environment is there (a sanitizer's
+ * start-up comes earlier): the library's constructor is then under test.
  */
+extern char **environ;
+static int env_checked;
+
 static void arm_from_env(void)
 {
-	const char *v = getenv("URCU_COMPAT_FAULT_AT_START");
+	const char *v;
 	char *end;
 	unsigned long kinds, nth;
 
+	if (env_checked || !environ)
+		return;
+	env_checked = 1;
+	v = getenv("URCU_COMPAT_FAULT_AT_START");
 	if (!v)
 		return;
 	kinds = strtoul(v, &end, 0);
@@ -191,6 +205,11 @@ unsigned long fault_calls(void)
 unsigned long fault_injected(void)
 {
 	return uatomic_read(&injected);
+}
+
+unsigned long fault_joins(void)
+{
+	return uatomic_read(&joins);
 }
 
 void fault_reset_joins(void)
@@ -216,6 +235,9 @@ static int should_fail(unsigned int kind, const void *caller)
 
 	if (!(uatomic_read(&armed_kinds) & kind))
 		return 0;
+	/* Armed too early to find it (a sanitizer starting up): again, not from an allocator. */
+	if (!lib_end && kind != FAULT_ALLOC)
+		fault_ready();
 	if (pc < lib_start || pc >= lib_end)
 		return 0;
 	n = uatomic_add_return(&calls, 1);
@@ -241,13 +263,31 @@ static int should_fail(unsigned int kind, const void *caller)
 /* Interposers                                                        */
 /* ---------------------------------------------------------------- */
 
+static pid_t main_pid;
+
+static void __attribute__((constructor(101))) fault_init(void)
+{
+	main_pid = getpid();
+	if (!real_malloc)
+		resolve();
+}
+
+/*
+ * LeakSanitizer asks this at exit. A fork() child of these tests keeps
+ * the parent's memory without the parent's threads, whose stacks held
+ * the references: its leak check would only report the parent's live
+ * objects. The tests' own process is checked.
+ */
+__attribute__((visibility("default"))) int __lsan_is_turned_off(void);
+__attribute__((visibility("default"))) int __lsan_is_turned_off(void)
+{
+	return main_pid && getpid() != main_pid;
+}
+
 void *malloc(size_t size)
 {
-	if (!real_malloc) {
-		if (resolving)
-			return early_alloc(size);
-		resolve();
-	}
+	if (!real_malloc)
+		return early_alloc(size);
 	if (should_fail(FAULT_ALLOC, CALLER)) {
 		errno = ENOMEM;
 		return NULL;
@@ -257,11 +297,8 @@ void *malloc(size_t size)
 
 void *calloc(size_t n, size_t size)
 {
-	if (!real_calloc) {
-		if (resolving)
-			return size && n > SIZE_MAX / size ? NULL : early_alloc(n * size);
-		resolve();
-	}
+	if (!real_calloc)
+		return size && n > SIZE_MAX / size ? NULL : early_alloc(n * size);
 	if (should_fail(FAULT_ALLOC, CALLER)) {
 		errno = ENOMEM;
 		return NULL;
@@ -271,11 +308,27 @@ void *calloc(size_t n, size_t size)
 
 void free(void *p)
 {
-	if (!p || is_early(p))
+	if (!p || is_early(p) || !real_free)	/* nothing real before real_free */
 		return;
-	if (!real_free)
-		resolve();
 	real_free(p);
+}
+
+void *realloc(void *p, size_t size)
+{
+	size_t old;
+	void *n;
+
+	if (p && is_early(p)) {
+		n = malloc(size);
+		if (n) {
+			memcpy(&old, (char *)p - 16, sizeof(old));
+			memcpy(n, p, old < size ? old : size);
+		}
+		return n;
+	}
+	if (!real_realloc)
+		return p ? NULL : early_alloc(size);
+	return real_realloc(p, size);
 }
 
 int pthread_create(pthread_t *tid, const pthread_attr_t *attr,
@@ -283,6 +336,7 @@ int pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 {
 	if (!real_pthread_create)
 		resolve();
+	arm_from_env();
 	if (should_fail(FAULT_THREAD, CALLER))
 		return EAGAIN;
 	return real_pthread_create(tid, attr, fn, arg);
@@ -292,6 +346,7 @@ int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 {
 	if (!real_mutex_init)
 		resolve();
+	arm_from_env();
 	if (should_fail(FAULT_SYNC, CALLER))
 		return ENOMEM;
 	return real_mutex_init(m, attr);
@@ -301,6 +356,7 @@ int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
 {
 	if (!real_cond_init)
 		resolve();
+	arm_from_env();
 	if (should_fail(FAULT_SYNC, CALLER))
 		return ENOMEM;
 	return real_cond_init(c, attr);
@@ -310,6 +366,7 @@ int pthread_condattr_init(pthread_condattr_t *attr)
 {
 	if (!real_condattr_init)
 		resolve();
+	arm_from_env();
 	if (should_fail(FAULT_SYNC, CALLER))
 		return ENOMEM;
 	return real_condattr_init(attr);
@@ -319,6 +376,7 @@ int pthread_condattr_setclock(pthread_condattr_t *attr, clockid_t clock)
 {
 	if (!real_condattr_setclock)
 		resolve();
+	arm_from_env();
 	if (should_fail(FAULT_SYNC, CALLER))
 		return EINVAL;
 	return real_condattr_setclock(attr, clock);
@@ -328,6 +386,7 @@ int pthread_key_create(pthread_key_t *key, void (*destructor)(void *))
 {
 	if (!real_key_create)
 		resolve();
+	arm_from_env();
 	if (should_fail(FAULT_KEY, CALLER))
 		return EAGAIN;
 	return real_key_create(key, destructor);

@@ -47,4 +47,7 @@ int fault_alloc_works(void);
 unsigned long fault_joins_of(pthread_t tid);
 void fault_reset_joins(void);
 
+/* Every pthread_join() made since the last arm or reset. */
+unsigned long fault_joins(void);
+
 #endif
