@@ -3,7 +3,7 @@
 # the tests and the examples need, if any is missing. The package lists
 # are refreshed (apt-get update) only when something has to be installed.
 
-URCU_COMPAT_PACKAGES="liburcu-dev libcmocka-dev meson ninja-build valgrind pkg-config gcc python3"
+URCU_COMPAT_PACKAGES="liburcu-dev libcmocka-dev meson ninja-build valgrind pkg-config gcc python3 cppcheck clang-tidy"
 
 install_missing_packages()
 {
