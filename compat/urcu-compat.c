@@ -547,11 +547,40 @@ API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *cr
 	URCU_COMPAT_SYM(thread_worker) = crdp != NULL;
 }
 
+/*
+ * Detaching a per-CPU worker: barriers no longer find it in the per-CPU
+ * slots, yet it may hold callbacks until it is freed. Its record becomes
+ * one the barriers cover like a created worker's, until the free.
+ */
 API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp)
 {
-	if (!crdp)	/* that CPU's threads may reach the default worker */
-		uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
-	return set_cpu_call_rcu_data(cpu, crdp);
+	struct call_rcu_data *old = NULL;
+	struct worker *w;
+	int ret;
+
+	if (crdp)
+		return set_cpu_call_rcu_data(cpu, crdp);
+	/* That CPU's threads may reach the default worker now. */
+	uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
+	pthread_mutex_lock(&emul_lock);
+	rcu_read_lock();
+	if (cpu >= 0 && cpu < ncpus)
+		old = get_cpu_call_rcu_data(cpu);
+	if (old && old != default_crdp) {
+		w = find_worker(old);
+		if (!w)
+			w = new_worker(old, 1);
+		if (!w) {
+			rcu_read_unlock();
+			pthread_mutex_unlock(&emul_lock);
+			return -ENOMEM;	/* still attached: nothing lost */
+		}
+		w->owned = 1;
+	}
+	ret = set_cpu_call_rcu_data(cpu, NULL);
+	rcu_read_unlock();
+	pthread_mutex_unlock(&emul_lock);
+	return ret;
 }
 
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
