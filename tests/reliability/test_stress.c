@@ -60,12 +60,11 @@
 static unsigned int run_seconds = 3, watchdog_s = 60, fault_one_in = 50;
 
 /*
- * Known emulation gap (doc/reliability.md): a barrier that starts after
- * set_cpu_call_rcu_data(cpu, NULL) and before the worker's free does not
- * wait for what that worker still holds. In emulation mode, barriers
- * are kept out of that window unless URCU_COMPAT_STRESS_CPU_WINDOW=1.
+ * Barriers run while per-CPU workers are detached and not yet freed
+ * (the emulation once missed their callbacks there, doc/reliability.md).
+ * URCU_COMPAT_STRESS_CPU_WINDOW=0 keeps barriers out of that window.
  */
-static unsigned int cpu_window = URCU_COMPAT_NATIVE_BARRIER;
+static unsigned int cpu_window = 1;
 static pthread_rwlock_t window_lock;
 
 static void window_enter(int writer)
