@@ -56,6 +56,12 @@
 
 #define API __attribute__((visibility("default")))
 
+#if defined(_URCU_BP_H)
+#define URCU_COMPAT_FLAVOR_IS_BP 1
+#else
+#define URCU_COMPAT_FLAVOR_IS_BP 0
+#endif
+
 /* liburcu 0.8+ headers: rcu_barrier() exists and call_rcu_data_free() may join. */
 #if defined(rcu_barrier) || defined(_URCU_WFCQUEUE_H)
 #define RELEASE_08_OR_LATER 1
@@ -1285,7 +1291,11 @@ static void keep_lost_default_worker(void)
 	struct call_rcu_data *crdp = CMM_LOAD_SHARED(default_crdp);
 	struct call_rcu_data *saved;
 
-	if (!crdp)
+	/*
+	 * Not for bp: its call_rcu() registers the thread, under a registry
+	 * lock another thread of the parent may have held at fork().
+	 */
+	if (!crdp || URCU_COMPAT_FLAVOR_IS_BP)
 		return;
 	saved = get_thread_call_rcu_data();
 	set_thread_call_rcu_data(crdp);
