@@ -226,6 +226,69 @@ static void come_back(int was_online)
 		rcu_thread_online();
 }
 
+/*
+ * liburcu's call_rcu_before_fork() holds its mutex while it waits for
+ * every worker on its list to pause. A worker that call_rcu_data_free()
+ * has stopped but not yet taken off that list never pauses, and the free
+ * waits for that mutex: both hang. Every free and fork hook of the
+ * library passes this gate, so a fork waits for the frees in progress and
+ * new frees wait for the fork. Only flags are kept under gate_lock.
+ */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_frees, gate_forking;
+
+static void gate_enter(int fork)
+{
+	pthread_mutex_lock(&gate_lock);
+	while (gate_forking)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	if (fork) {
+		gate_forking = 1;
+		while (gate_frees)
+			pthread_cond_wait(&gate_cond, &gate_lock);
+	} else {
+		gate_frees++;
+	}
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void gate_leave(int fork)
+{
+	pthread_mutex_lock(&gate_lock);
+	if (fork)
+		gate_forking = 0;
+	else
+		gate_frees--;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+/* fork() child: the only thread; no free is in progress. */
+static void gate_reset(void)
+{
+	static const pthread_cond_t fallback = PTHREAD_COND_INITIALIZER;
+
+	init_mutex(&gate_lock);
+	gate_cond = fallback;
+	gate_frees = 0;
+	gate_forking = 0;
+}
+
+static void gated_call_rcu_data_free(struct call_rcu_data *crdp)
+{
+	gate_enter(0);
+	call_rcu_data_free(crdp);
+	gate_leave(0);
+}
+
+static void gated_free_all_cpu_call_rcu_data(void)
+{
+	gate_enter(0);
+	free_all_cpu_call_rcu_data();
+	gate_leave(0);
+}
+
 /* ---------------------------------------------------------------- */
 /* 2. Emulation                                                       */
 /* ---------------------------------------------------------------- */
@@ -583,9 +646,14 @@ API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_dat
 		}
 		w->owned = 1;
 	}
-	ret = set_cpu_call_rcu_data(cpu, NULL);
 	rcu_read_unlock();
 	pthread_mutex_unlock(&emul_lock);
+	/*
+	 * Not under emul_lock: liburcu takes its own mutex here, which a fork
+	 * with liburcu's hooks holds while the library's atfork handler takes
+	 * emul_lock. Covering the worker before it is detached is harmless.
+	 */
+	ret = set_cpu_call_rcu_data(cpu, NULL);
 	return ret;
 }
 
@@ -702,14 +770,14 @@ static void emul_call_rcu_data_free(struct call_rcu_data *crdp)
 	int token;
 
 	if (!crdp || crdp == default_crdp) {
-		call_rcu_data_free(crdp);
+		gated_call_rcu_data_free(crdp);
 		return;
 	}
 	pthread_mutex_lock(&emul_lock);
 	start_drain(crdp, &token);
 	wait_drain(&token);
 	pthread_mutex_unlock(&emul_lock);
-	call_rcu_data_free(crdp);
+	gated_call_rcu_data_free(crdp);
 	end_drain(&token);
 }
 
@@ -735,7 +803,7 @@ API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 	rcu_read_unlock();
 	wait_drain(&token);
 	pthread_mutex_unlock(&emul_lock);
-	free_all_cpu_call_rcu_data();
+	gated_free_all_cpu_call_rcu_data();
 	end_drain(&token);
 }
 
@@ -902,7 +970,17 @@ static void note_default(struct call_rcu_data *crdp)
 	CMM_STORE_SHARED(default_crdp, crdp);
 }
 
-#define free_worker call_rcu_data_free
+#define free_worker gated_call_rcu_data_free
+
+API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
+{
+	gated_call_rcu_data_free(crdp);
+}
+
+API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
+{
+	gated_free_all_cpu_call_rcu_data();
+}
 
 static void emul_prepare_fork(void)
 {
@@ -1187,16 +1265,19 @@ API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
 
 API void URCU_COMPAT_SYM(wrap_call_rcu_before_fork)(void)
 {
+	gate_enter(1);
 	call_rcu_before_fork();
 }
 
 API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void)
 {
 	call_rcu_after_fork_parent();
+	gate_leave(1);
 }
 
 API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void)
 {
+	gate_leave(1);	/* reset by the atfork handler already */
 	call_rcu_after_fork_child();
 	emul_after_fork_child();
 	CMM_STORE_SHARED(workers_lost_in_child, 0);
@@ -1239,6 +1320,7 @@ static void settle_conds(void)
 
 static void atfork_child(void)
 {
+	gate_reset();
 	init_mutex(&probe_lock);
 	init_cond(&probe_cond);
 	emul_child_fork();

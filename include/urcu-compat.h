@@ -173,6 +173,8 @@ void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void);
 void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void);
 struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void);
 struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void);
+void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp);
+void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void);
 
 #if !URCU_COMPAT_NATIVE_BARRIER
 /*
@@ -189,8 +191,6 @@ void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp);
 int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp);
 struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
 							    int cpu_affinity);
-void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp);
-void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void);
 #endif
 
 #ifdef __cplusplus
@@ -219,10 +219,6 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 #define call_rcu			urcu_compat_call_rcu
 #undef create_call_rcu_data
 #define create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
-#undef call_rcu_data_free
-#define call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
-#undef free_all_cpu_call_rcu_data
-#define free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
 #undef set_thread_call_rcu_data
 #define set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
 #undef set_cpu_call_rcu_data
@@ -252,6 +248,15 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 #define call_rcu_after_fork_parent	URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)
 #undef call_rcu_after_fork_child
 #define call_rcu_after_fork_child	URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)
+/*
+ * Frees pass the library's gate with the fork hooks: liburcu's
+ * call_rcu_before_fork() would otherwise wait forever for a worker that
+ * a free has stopped, while that free waits for liburcu's mutex.
+ */
+#undef call_rcu_data_free
+#define call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
+#undef free_all_cpu_call_rcu_data
+#define free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
 
 #endif /* URCU_COMPAT_BUILDING_LIBRARY */
 

@@ -462,6 +462,53 @@ static void test_barrier_qsbr_online_caller(void **state)
 }
 #endif
 
+/*
+ * Detaching per-CPU workers while another thread forks with liburcu's
+ * hooks: the two must not wait for each other's locks.
+ */
+static int detach_done;
+
+static void *detach_cpu_workers(void *p)
+{
+	int round;
+
+	(void)p;
+	rcu_register_thread();
+	for (round = 0; round < 10; round++) {
+		if (create_all_cpu_call_rcu_data(0))
+			break;
+		free_cpu_workers();
+	}
+	uatomic_set(&detach_done, 1);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_detach_cpu_workers_while_forking(void **state)
+{
+	int forks = 0, status;
+	pthread_t tid;
+	pid_t pid;
+
+	(void)state;
+	detach_done = 0;
+	assert_int_equal(pthread_create(&tid, NULL, detach_cpu_workers, NULL), 0);
+	test_offline();
+	while (!uatomic_read(&detach_done) || forks < 5) {
+		call_rcu_before_fork();
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		call_rcu_after_fork_parent();
+		assert_true(pid > 0);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		forks++;
+	}
+	test_online();
+	test_join(tid);
+	assert_int_equal(urcu_compat_barrier(), 0);
+}
+
 /* NULL and the default worker are left alone, at once, as by liburcu. */
 static void test_call_rcu_data_free_leaves_default_and_null(void **state)
 {
@@ -508,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_barrier_races_with_writers_and_worker_churn),
 		cmocka_unit_test(test_barrier_from_many_threads_at_once),
 		cmocka_unit_test(test_call_rcu_data_free_leaves_default_and_null),
+		cmocka_unit_test(test_detach_cpu_workers_while_forking),
 #if !URCU_COMPAT_IS_QSBR	/* QSBR has no read-side state: it goes offline */
 		cmocka_unit_test(test_barrier_in_read_side_is_refused),
 #endif
