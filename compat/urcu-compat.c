@@ -8,14 +8,17 @@
  * Design, in the order of this file:
  *  1. Checks shared by every barrier: read-side critical section and
  *     call_rcu worker (-EDEADLK), fork() child without its workers
- *     (-ESRCH), QSBR offline while waiting.
+ *     (-ESRCH), QSBR offline while waiting. A gate between worker frees
+ *     and fork hooks, which deadlock each other inside liburcu.
  *  2. Emulation (liburcu 0.7, or forced): every known worker has a record
- *     with two preallocated rcu_heads. A barrier is a sequence number
- *     (odd while one is in flight) and a count of rendezvous callbacks
- *     still to run; callers that arrive while one is in flight wait for
- *     the next complete one and share it. Freed workers are drained by a
- *     marker that follows their callbacks wherever liburcu moves them.
- *     Only the 0.7 call_rcu API is used here.
+ *     with SLOTS preallocated rendezvous rcu_heads. A barrier is a
+ *     generation number, a slot, and a count of rendezvous still to run;
+ *     up to SLOTS run at once, so a caller starts its own at once and its
+ *     rendezvous may join the worker's next batch with those in flight.
+ *     Callers that took their number before another one started share
+ *     that one, and so do those that find every slot taken. Freed workers
+ *     are drained by a marker that follows their callbacks wherever
+ *     liburcu moves them. Only the 0.7 call_rcu API is used here.
  *  3. Native (0.8+): liburcu's own rcu_barrier(); a bounded barrier runs
  *     it in one helper thread shared by all callers.
  *  4. Worker stop with exactly one join, whatever the release does.
@@ -326,7 +329,13 @@ struct worker {
 };
 
 static pthread_mutex_t emul_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t emul_done;
+static pthread_cond_t emul_done;	/* a drain ran */
+/*
+ * Generation g completed: gen_done[g % SLOTS]. One condition per slot, so
+ * that a completion wakes its own callers only: a crowd of woken callers
+ * on a busy machine delays the workers' grace periods.
+ */
+static pthread_cond_t gen_done[SLOTS];
 static CDS_LIST_HEAD(workers);
 /*
  * Barrier generations: started - completed are in flight, generation g
@@ -358,6 +367,24 @@ static struct worker *find_worker(struct call_rcu_data *crdp)
 		if (w->crdp == crdp && !w->dying)
 			return w;
 	return NULL;
+}
+
+static void init_emul_conds(void)
+{
+	unsigned int i;
+
+	init_cond(&emul_done);
+	for (i = 0; i < SLOTS; i++)
+		init_cond(&gen_done[i]);
+}
+
+static void emul_conds_fallback(const pthread_cond_t *fallback)
+{
+	unsigned int i;
+
+	emul_done = *fallback;
+	for (i = 0; i < SLOTS; i++)
+		gen_done[i] = *fallback;
 }
 
 static void init_worker(struct worker *w)
@@ -407,29 +434,54 @@ static void enqueue_on(struct call_rcu_data *crdp, struct rcu_head *head,
 	set_thread_call_rcu_data(saved);
 }
 
-/* One rendezvous of the barrier in slot done. Under emul_lock. */
-static void finish_one(unsigned int slot)
+/* Every rendezvous of the barrier in slot ran. Under emul_lock. */
+static void complete_slot(unsigned int slot)
 {
-	if (--outstanding[slot])
-		return;
 	slot_done[slot] = 1;
 	while (completed != started && slot_done[(completed + 1) % SLOTS]) {
 		slot_done[(completed + 1) % SLOTS] = 0;
 		completed++;
+		pthread_cond_broadcast(&gen_done[completed % SLOTS]);
 	}
-	pthread_cond_broadcast(&emul_done);
 }
 
+/* One rendezvous of the barrier in slot done. Under emul_lock. */
+static void finish_one(unsigned int slot)
+{
+	if (!uatomic_add_return(&outstanding[slot], -1))
+		complete_slot(slot);
+}
+
+/*
+ * Most rendezvous take no lock: only the last one of a barrier does, and
+ * one on a dying record, which it may have to release. A record that is
+ * not dying may be freed by start_barrier() as soon as its bit in
+ * rv_pending is clear, so that is the last use of it here. One that
+ * becomes dying meanwhile has its drain marker queued behind this
+ * rendezvous, which releases it (fork() children mark theirs dying
+ * before any worker runs).
+ */
 static void barrier_cb(struct rcu_head *head)
 {
 	struct rendezvous *rv = caa_container_of(head, struct rendezvous, head);
 	struct worker *w = rv->w;
+	unsigned int slot = rv->slot;
 
-	pthread_mutex_lock(&emul_lock);
-	w->rv_pending &= ~(1U << rv->slot);
-	finish_one(rv->slot);
-	release_worker(w);
-	pthread_mutex_unlock(&emul_lock);
+	if (CMM_LOAD_SHARED(w->dying)) {
+		pthread_mutex_lock(&emul_lock);
+		uatomic_and(&w->rv_pending, ~(1U << slot));
+		finish_one(slot);
+		release_worker(w);
+		pthread_mutex_unlock(&emul_lock);
+		return;
+	}
+	cmm_smp_mb();	/* the reads of w above come first */
+	uatomic_and(&w->rv_pending, ~(1U << slot));
+	if (!uatomic_add_return(&outstanding[slot], -1)) {
+		pthread_mutex_lock(&emul_lock);
+		complete_slot(slot);
+		pthread_mutex_unlock(&emul_lock);
+	}
 }
 
 /* Barriers that wait for this drain are done with it. Under emul_lock. */
@@ -482,8 +534,8 @@ static int scan_cpu_workers(void)
 
 static void enqueue_rendezvous(struct worker *w, unsigned int slot)
 {
-	w->rv_pending |= 1U << slot;
-	outstanding[slot]++;
+	uatomic_or(&w->rv_pending, 1U << slot);
+	uatomic_inc(&outstanding[slot]);
 	enqueue_on(w->crdp, &w->rv[slot].head, barrier_cb);
 }
 
@@ -498,13 +550,14 @@ static int start_barrier(void)
 	ret = scan_cpu_workers();
 	if (ret)
 		goto out;
-	slot = ++started % SLOTS;
-	outstanding[slot] = 1;
+	CMM_STORE_SHARED(started, started + 1);	/* read unlocked by do_barrier() */
+	slot = started % SLOTS;
+	uatomic_set(&outstanding[slot], 1);
 	cds_list_for_each_entry(w, &workers, node) {
 		if (w->dying) {
 			if (w->drain_pending) {
 				w->drain_waited |= 1U << slot;
-				outstanding[slot]++;
+				uatomic_inc(&outstanding[slot]);
 			}
 		} else if (w->owned || w->seen) {
 			enqueue_rendezvous(w, slot);
@@ -518,7 +571,8 @@ out:
 	rcu_read_unlock();
 	/* Forget per-CPU workers that are gone. */
 	cds_list_for_each_entry_safe(w, tmp, &workers, node) {
-		if (!w->owned && !w->seen && !w->dying && !w->rv_pending) {
+		if (!w->owned && !w->seen && !w->dying &&
+		    !CMM_LOAD_SHARED(w->rv_pending)) {
 			cds_list_del(&w->node);
 			free(w);
 		} else {
@@ -531,18 +585,25 @@ out:
 }
 
 /*
- * Wait for a barrier that started after this call. A caller starts one
- * at once while fewer than SLOTS are in flight (its rendezvous may join
- * the batch of the one in flight); otherwise it waits and shares the
- * next one with every caller that arrived before it started.
+ * Wait for a barrier that started after this call: its number is taken
+ * before the lock, so callers that wait for the lock while another one
+ * starts a barrier share that one. A caller that finds none starts one at
+ * once while fewer than SLOTS are in flight (its rendezvous may join the
+ * batch of the one in flight); otherwise it waits and shares the next one
+ * with every caller that arrived before it started.
  */
 static int do_barrier(const struct timespec *deadline)
 {
 	unsigned long need;
 	int ret = 0, was_online, rc;
 
+	/*
+	 * The callbacks this thread queued come before the number: a barrier
+	 * with a greater one queues its rendezvous behind them.
+	 */
+	cmm_smp_mb();
+	need = CMM_LOAD_SHARED(started) + 1;
 	pthread_mutex_lock(&emul_lock);
-	need = started + 1;
 	while (seq_before(completed, need)) {
 		if (seq_before(started, need) && started - completed < SLOTS) {
 			ret = start_barrier();
@@ -550,8 +611,12 @@ static int do_barrier(const struct timespec *deadline)
 				break;
 			continue;
 		}
+		/*
+		 * gen_done[need % SLOTS] also serves a caller waiting for a
+		 * free slot: that slot's barrier is the oldest in flight.
+		 */
 		was_online = go_offline();
-		rc = wait_until(&emul_done, &emul_lock, deadline);
+		rc = wait_until(&gen_done[need % SLOTS], &emul_lock, deadline);
 		come_back(was_online);
 		if (rc == ETIMEDOUT && seq_before(completed, need)) {
 			ret = -ETIMEDOUT;
@@ -827,16 +892,21 @@ static void emul_parent_fork(void)
 static void emul_child_fork(void)
 {
 	init_mutex(&emul_lock);
-	init_cond(&emul_done);
+	init_emul_conds();
 }
 
-/* After liburcu's call_rcu_after_fork_child(): only a new default is left. */
-static void emul_after_fork_child(void)
+/*
+ * fork() child, before liburcu's call_rcu_after_fork_child() starts its
+ * new default worker, so that no rendezvous runs yet: every record is
+ * dying. Returns whether the parent had workers.
+ */
+static int emul_forget_workers(void)
 {
 	struct worker *w, *tmp;
-	int had = have_workers();
+	int had;
 
 	pthread_mutex_lock(&emul_lock);
+	had = have_workers();
 	cds_list_for_each_entry_safe(w, tmp, &workers, node) {
 		w->dying = 1;
 		w->crdp = NULL;
@@ -844,6 +914,12 @@ static void emul_after_fork_child(void)
 	}
 	default_crdp = NULL;
 	pthread_mutex_unlock(&emul_lock);
+	return had;
+}
+
+/* After liburcu's call_rcu_after_fork_child(): only a new default is left. */
+static void emul_after_fork_child(int had)
+{
 	/* liburcu dropped the per-CPU workers and this thread's own. */
 	uatomic_set(&URCU_COMPAT_SYM(route), 0);
 	URCU_COMPAT_SYM(thread_worker) = 0;
@@ -1001,8 +1077,14 @@ static void emul_child_fork(void)
 	runner_req = runner_served = 0;
 }
 
-static void emul_after_fork_child(void)
+static int emul_forget_workers(void)
 {
+	return 0;
+}
+
+static void emul_after_fork_child(int had)
+{
+	(void)had;
 	/* liburcu replaced its default worker. */
 	CMM_STORE_SHARED(default_crdp, NULL);
 }
@@ -1277,9 +1359,12 @@ API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void)
 
 API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void)
 {
+	int had;
+
 	gate_leave(1);	/* reset by the atfork handler already */
+	had = emul_forget_workers();
 	call_rcu_after_fork_child();
-	emul_after_fork_child();
+	emul_after_fork_child(had);
 	CMM_STORE_SHARED(workers_lost_in_child, 0);
 }
 
@@ -1314,7 +1399,7 @@ static void settle_conds(void)
 	runner_wake = fallback;
 	runner_done = fallback;
 #else
-	emul_done = fallback;
+	emul_conds_fallback(&fallback);
 #endif
 }
 
@@ -1347,7 +1432,7 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	init_cond(&runner_wake);
 	init_cond(&runner_done);
 #else
-	init_cond(&emul_done);
+	init_emul_conds();
 	init_worker(&default_worker);
 #endif
 	settle_conds();
