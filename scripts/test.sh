@@ -44,10 +44,7 @@ meson test -C "$build" || true
 
 echo
 echo "=== meson test --setup valgrind"
-# The stress test runs in the plain and sanitizer runs only: under
-# valgrind a fork() child of it has once outlived its 60 s watchdog (bp,
-# native), not explained yet.
-meson test -C "$build" --setup valgrind --no-suite examples --no-suite static --no-suite stress || true
+meson test -C "$build" --setup valgrind --no-suite examples --no-suite static || true
 
 echo
 echo "=== meson test in $asan_build: AddressSanitizer + UndefinedBehaviorSanitizer"
