@@ -344,15 +344,21 @@ static void *concurrent_caller(void *p)
 	return NULL;
 }
 
+/*
+ * More callers than the emulation has slots (32): some share a barrier
+ * another one started, some wait for a free slot.
+ */
+#define CALLERS 48
+
 static void test_barrier_from_many_threads_at_once(void **state)
 {
-	struct caller callers[8];
+	struct caller callers[CALLERS];
 	int i;
 
 	(void)state;
 	memset(callers, 0, sizeof(callers));
-	run_threads(8, concurrent_caller, callers, sizeof(callers[0]));
-	for (i = 0; i < 8; i++) {
+	run_threads(CALLERS, concurrent_caller, callers, sizeof(callers[0]));
+	for (i = 0; i < CALLERS; i++) {
 		assert_int_equal(callers[i].failures, 0);
 		assert_int_equal(callers[i].ran, 50);
 	}
