@@ -3,7 +3,7 @@
 """Barrier and call_rcu benchmark: liburcu's rcu_barrier() against the
 emulation, on the same liburcu, interleaved in one run.
 
-    python3 bench/run.py [--samples N] [--quick] [--no-callgrind]
+    python3 bench/run.py [--samples N] [--quick] [--no-callgrind] [--conc-runs N]
 
 Builds build-bench/ (meson setup --buildtype=release) if needed and
 runs three builds of bench/bench.c: bench-plain (liburcu alone, no
@@ -19,6 +19,7 @@ status 1 when a target is missed.
 import argparse
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -115,6 +116,14 @@ def median(values):
     return statistics.median(values) if values else float('nan')
 
 
+def bootstrap_ci(values, rounds=5000):
+    """95% confidence interval of the mean, by resampling (fixed seed)."""
+    rng = random.Random(1)
+    means = sorted(statistics.mean([rng.choice(values) for _ in values])
+                   for _ in range(rounds))
+    return means[rounds // 40], means[rounds - 1 - rounds // 40]
+
+
 def callgrind_total(valgrind, binary, args, toggle=None):
     """Instructions counted by callgrind (only inside toggle, if given)."""
     fd, out = tempfile.mkstemp(prefix='bench-callgrind.')
@@ -149,6 +158,9 @@ def main():
     ap.add_argument('--quick', action='store_true',
                     help='30 barriers, fewer repetitions elsewhere')
     ap.add_argument('--no-callgrind', action='store_true')
+    ap.add_argument('--conc-runs', type=int,
+                    help='runs per mode of the concurrent callers '
+                    '(default 30, 10 with --quick)')
     opt = ap.parse_args()
 
     if opt.no_build:
@@ -161,7 +173,10 @@ def main():
     samples = 30 if opt.quick else opt.samples
     lat_workers = (1, 4, 16)
     conc = (16, 20, 4)          # threads, barriers each, workers
-    conc_runs = 4 if opt.quick else 8
+    # Each run is a whole number of ~10.3 ms worker cycles, plus a 10 ms
+    # stall now and then inside liburcu (a grace-period waiter that polls):
+    # enough runs for the median to settle.
+    conc_runs = opt.conc_runs or (10 if opt.quick else 30)
     # Short enough to run while the worker sleeps (10 ms), timed on the
     # calling thread's CPU clock: the best of 5, median over the processes.
     cr_calls, cr_reps = 100000, 5
@@ -280,6 +295,8 @@ def main():
     rows.append(('-- %d threads x %d rcu_barrier() at once, %d workers: '
                  'median ms' % conc,))
     row('total time', scaled(med(conc_ns), 1e-6), target=('<=', 1.00))
+    row('  mean of the runs', tuple(statistics.mean(conc_ns[m]) * 1e-6
+                                    for m in MODES))
     row('  per caller per barrier', scaled(med(conc_ns), 1e-6 / conc[1]))
     rows.append(('-- heap allocations per rcu_barrier(), steady state '
                  '(most seen)',))
@@ -341,6 +358,12 @@ def main():
     print((fmt % head).rstrip())
     for r in rows:
         print(r[0] if len(r) == 1 else (fmt % r).rstrip())
+    # The runs of one turn ran back to back: their differences pair up.
+    diff = [(e - p) * 1e-6 for e, p in zip(conc_ns['emul'], conc_ns['plain'])]
+    lo, hi = bootstrap_ci(diff)
+    print('concurrent callers, emulated - liburcu per run: mean %+.2f ms, '
+          '95%% CI [%+.2f, %+.2f] (bootstrap, %d pairs)'
+          % (statistics.mean(diff), lo, hi, len(diff)))
     if not instr:
         print('(callgrind rows skipped: %s)' %
               ('--no-callgrind' if opt.no_callgrind else 'no valgrind'))
