@@ -59,12 +59,6 @@
 
 #define API __attribute__((visibility("default")))
 
-#if defined(_URCU_BP_H)
-#define URCU_COMPAT_FLAVOR_IS_BP 1
-#else
-#define URCU_COMPAT_FLAVOR_IS_BP 0
-#endif
-
 /* liburcu 0.8+ headers: rcu_barrier() exists and call_rcu_data_free() may join. */
 #if defined(rcu_barrier) || defined(_URCU_WFCQUEUE_H)
 #define RELEASE_08_OR_LATER 1
@@ -1452,17 +1446,28 @@ static void keep_cb(struct rcu_head *head)
 	(void)head;
 }
 
+/*
+ * bp: call_rcu() registers a thread that is not registered yet, under
+ * bp's registry lock, which another thread of the parent may have held
+ * at fork() (bp holds it during grace periods): the child would wait
+ * forever. A registered thread takes no lock.
+ */
+static int call_rcu_locks_nothing(void)
+{
+#if defined(_URCU_BP_H)
+	return URCU_TLS(rcu_reader) != NULL;
+#else
+	return 1;
+#endif
+}
+
 static void keep_lost_default_worker(void)
 {
 	static struct rcu_head keep;
 	struct call_rcu_data *crdp = CMM_LOAD_SHARED(default_crdp);
 	struct call_rcu_data *saved;
 
-	/*
-	 * Not for bp: its call_rcu() registers the thread, under a registry
-	 * lock another thread of the parent may have held at fork().
-	 */
-	if (!crdp || URCU_COMPAT_FLAVOR_IS_BP)
+	if (!crdp || !call_rcu_locks_nothing())
 		return;
 	saved = get_thread_call_rcu_data();
 	set_thread_call_rcu_data(crdp);
