@@ -137,6 +137,22 @@ static int wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex,
 	return pthread_cond_timedwait(cond, mutex, deadline);
 }
 
+static int seq_before(unsigned long a, unsigned long b)
+{
+	return (long)(a - b) < 0;
+}
+
+/* Queue head on that worker: the 0.7 way, through the thread's worker. */
+static void enqueue_on(struct call_rcu_data *crdp, struct rcu_head *head,
+		       void (*func)(struct rcu_head *head))
+{
+	struct call_rcu_data *saved = get_thread_call_rcu_data();
+
+	set_thread_call_rcu_data(crdp);
+	call_rcu(head, func);
+	set_thread_call_rcu_data(saved);
+}
+
 static void warn_once(int *warned, const char *msg)
 {
 	if (!uatomic_xchg(warned, 1))
@@ -343,11 +359,6 @@ static struct worker spare_worker;	/* lent to a free out of memory */
 API int URCU_COMPAT_SYM(route);
 API __thread int URCU_COMPAT_SYM(thread_worker);
 
-static int seq_before(unsigned long a, unsigned long b)
-{
-	return (long)(a - b) < 0;
-}
-
 static int have_workers(void)
 {
 	return !cds_list_empty(&workers) || default_crdp;
@@ -415,17 +426,6 @@ static void release_worker(struct worker *w)
 		w->spare = 0;	/* back to the next free that needs it */
 	else
 		free(w);
-}
-
-/* Queue head on that worker: the 0.7 way, through the thread's worker. */
-static void enqueue_on(struct call_rcu_data *crdp, struct rcu_head *head,
-		       void (*func)(struct rcu_head *head))
-{
-	struct call_rcu_data *saved = get_thread_call_rcu_data();
-
-	set_thread_call_rcu_data(crdp);
-	call_rcu(head, func);
-	set_thread_call_rcu_data(saved);
 }
 
 /* Every rendezvous of the barrier in slot ran. Under emul_lock. */
@@ -937,11 +937,6 @@ static pthread_t runner_tid;
 static int runner_started, runner_stop, runner_busy;
 static unsigned long runner_req, runner_served;
 
-static int seq_before(unsigned long a, unsigned long b)
-{
-	return (long)(a - b) < 0;
-}
-
 /*
  * liburcu's own list cannot be seen; a process with no thread but the
  * caller (one that forks before starting any, as daemons do) has none.
@@ -1279,7 +1274,6 @@ static void plant_watch(struct rcu_head *head)
 static int stop_worker(struct call_rcu_data *crdp)
 {
 	struct exit_watch *p = get_watch();
-	struct call_rcu_data *saved = get_thread_call_rcu_data();
 	struct timespec deadline;
 	int join = 0, policy = uatomic_read(&join_policy);
 
@@ -1290,9 +1284,7 @@ static int stop_worker(struct call_rcu_data *crdp)
 	}
 	p->crdp = crdp;
 	p->probing = policy == JOIN_UNKNOWN;
-	set_thread_call_rcu_data(crdp);
-	call_rcu(&p->head, plant_watch);
-	set_thread_call_rcu_data(saved);
+	enqueue_on(crdp, &p->head, plant_watch);
 	pthread_mutex_lock(&probe_lock);
 	while (!p->planted)
 		pthread_cond_wait(&probe_cond, &probe_lock);
@@ -1465,14 +1457,9 @@ static void keep_lost_default_worker(void)
 {
 	static struct rcu_head keep;
 	struct call_rcu_data *crdp = CMM_LOAD_SHARED(default_crdp);
-	struct call_rcu_data *saved;
 
-	if (!crdp || !call_rcu_locks_nothing())
-		return;
-	saved = get_thread_call_rcu_data();
-	set_thread_call_rcu_data(crdp);
-	call_rcu(&keep, keep_cb);
-	set_thread_call_rcu_data(saved);
+	if (crdp && call_rcu_locks_nothing())
+		enqueue_on(crdp, &keep, keep_cb);
 }
 
 static void __attribute__((destructor)) urcu_compat_exit(void)
