@@ -557,10 +557,8 @@ static int start_barrier(void)
 			enqueue_rendezvous(w, slot);
 		}
 	}
-	if (default_crdp) {
-		default_worker.crdp = default_crdp;
+	if (default_crdp)	/* note_default() set default_worker.crdp */
 		enqueue_rendezvous(&default_worker, slot);
-	}
 out:
 	rcu_read_unlock();
 	/* Forget per-CPU workers that are gone. */
@@ -684,7 +682,7 @@ API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_dat
 {
 	struct call_rcu_data *old = NULL;
 	struct worker *w;
-	int ret;
+	int ret = 0;
 
 	if (crdp)
 		return set_cpu_call_rcu_data(cpu, crdp);
@@ -698,22 +696,21 @@ API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_dat
 		w = find_worker(old);
 		if (!w)
 			w = new_worker(old, 1);
-		if (!w) {
-			rcu_read_unlock();
-			pthread_mutex_unlock(&emul_lock);
-			return -ENOMEM;	/* still attached: nothing lost */
-		}
-		w->owned = 1;
+		if (w)
+			w->owned = 1;
+		else
+			ret = -ENOMEM;	/* still attached: nothing lost */
 	}
 	rcu_read_unlock();
 	pthread_mutex_unlock(&emul_lock);
+	if (ret)
+		return ret;
 	/*
 	 * Not under emul_lock: liburcu takes its own mutex here, which a fork
 	 * with liburcu's hooks holds while the library's atfork handler takes
 	 * emul_lock. Covering the worker before it is detached is harmless.
 	 */
-	ret = set_cpu_call_rcu_data(cpu, NULL);
-	return ret;
+	return set_cpu_call_rcu_data(cpu, NULL);
 }
 
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
