@@ -126,6 +126,7 @@ def header_decision(flavor, mode, include, force=True):
     every 0.7 the default is the emulation. It is checked against
     liburcu's own headers: the emulation in mode emul, otherwise liburcu's
     barrier exactly where the flavor header defines rcu_barrier (0.8+)."""
+    include = os.path.abspath(include)
     src = (emul_line(mode) if force else '') + FLAVORS[flavor]['select'] + \
         '#ifdef rcu_barrier\nprobe_urcu_barrier 1\n#else\nprobe_urcu_barrier 0\n#endif\n' + \
         '#include <urcu-compat.h>\n' + \
