@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Shared by the tests: the flavor header, then urcu-compat.h. */
+/*
+ * Shared by the tests: the flavor header, then urcu-compat.h. A test's
+ * expectations come from what the header decided (URCU_COMPAT_NATIVE_BARRIER,
+ * URCU_COMPAT_FLAVOR_NAME), never from the build's mode: the same "native"
+ * build uses the emulation on liburcu 0.7.
+ */
 #ifndef TESTS_COMMON_H
 #define TESTS_COMMON_H
 
@@ -16,6 +21,12 @@
 #include <urcu.h>
 #else
 #include <urcu.h>
+#endif
+/* Seen before urcu-compat.h, which maps rcu_barrier in every mode. */
+#ifdef rcu_barrier
+#define TEST_URCU_HAS_RCU_BARRIER 1	/* liburcu 0.8 or newer */
+#else
+#define TEST_URCU_HAS_RCU_BARRIER 0	/* liburcu 0.7 */
 #endif
 #include <urcu-compat.h>
 
@@ -37,6 +48,29 @@
 #define TEST_MODE_NAME "native"
 #else
 #define TEST_MODE_NAME "emulated"
+#endif
+
+/*
+ * The library and the header agree on the mode, and the header took the
+ * right one: the emulation when forced, otherwise liburcu's own barrier
+ * exactly where liburcu has one.
+ */
+static inline void assert_mode_is_the_headers(void)
+{
+	assert_int_equal(urcu_compat_native_barrier(), URCU_COMPAT_NATIVE_BARRIER);
+#if URCU_COMPAT_FORCE_EMULATION
+	assert_int_equal(URCU_COMPAT_NATIVE_BARRIER, 0);
+#else
+	assert_int_equal(URCU_COMPAT_NATIVE_BARRIER, TEST_URCU_HAS_RCU_BARRIER);
+#endif
+}
+
+#if URCU_COMPAT_IS_QSBR
+/*
+ * Whether the calling QSBR thread is online (qsbr_online.c: liburcu 0.7
+ * has no rcu_read_ongoing(), its reader state is read there).
+ */
+int test_qsbr_online(void);
 #endif
 
 /* QSBR threads must be offline whenever they block. */
@@ -119,12 +153,17 @@ static inline void test_join(pthread_t tid)
 /*
  * Stop the per-CPU workers and join their threads (liburcu's own
  * free_all_cpu_call_rcu_data() leaves them unjoined on some releases).
+ * QSBR: offline while liburcu's call_rcu mutex may block the caller (a
+ * fork with liburcu's hooks holds it until every worker pauses, and a
+ * worker may be waiting for a grace period: on liburcu 0.7 a new worker
+ * runs one as soon as it starts).
  */
 static inline void free_cpu_workers(void)
 {
 	long cpu, ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	struct call_rcu_data *crdp[256];
 
+	test_offline();
 	for (cpu = 0; cpu < ncpus && cpu < 256; cpu++) {
 		rcu_read_lock();
 		crdp[cpu] = get_cpu_call_rcu_data((int)cpu);
@@ -132,6 +171,7 @@ static inline void free_cpu_workers(void)
 		if (crdp[cpu])
 			set_cpu_call_rcu_data((int)cpu, NULL);
 	}
+	test_online();
 	synchronize_rcu();
 	for (cpu = 0; cpu < ncpus && cpu < 256; cpu++)
 		urcu_compat_call_rcu_data_free(crdp[cpu]);

@@ -7,15 +7,10 @@
  */
 #include "common.h"
 
-#ifndef EXPECT_NATIVE
-#error "EXPECT_NATIVE must say which mode this test is built for"
-#endif
-
-static void test_mode_is_the_expected_one(void **state)
+static void test_native_barrier_is_the_headers(void **state)
 {
 	(void)state;
-	assert_int_equal(URCU_COMPAT_NATIVE_BARRIER, EXPECT_NATIVE);
-	assert_int_equal(urcu_compat_native_barrier(), EXPECT_NATIVE);
+	assert_mode_is_the_headers();
 }
 
 static void test_barrier_covers_default_worker(void **state)
@@ -456,14 +451,14 @@ static void test_barrier_qsbr_online_caller(void **state)
 	unsigned long ran = 0;
 
 	(void)state;
-	assert_true(rcu_read_ongoing());	/* registered: online */
+	assert_true(test_qsbr_online());	/* registered: online */
 	queue_counted(&ran);
 	assert_int_equal(urcu_compat_barrier(), 0);
-	assert_true(rcu_read_ongoing());	/* back online */
+	assert_true(test_qsbr_online());	/* back online */
 	assert_int_equal(ran, 1);
 	queue_counted(&ran);
 	rcu_barrier();
-	assert_true(rcu_read_ongoing());
+	assert_true(test_qsbr_online());
 	assert_int_equal(ran, 2);
 }
 #endif
@@ -476,12 +471,16 @@ static int detach_done;
 
 static void *detach_cpu_workers(void *p)
 {
-	int round;
+	int round, ret;
 
 	(void)p;
 	rcu_register_thread();
 	for (round = 0; round < 10; round++) {
-		if (create_all_cpu_call_rcu_data(0))
+		/* QSBR: offline, as in free_cpu_workers() */
+		test_offline();
+		ret = create_all_cpu_call_rcu_data(0);
+		test_online();
+		if (ret)
 			break;
 		free_cpu_workers();
 	}
@@ -552,7 +551,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mode_is_the_expected_one),
+		cmocka_unit_test(test_native_barrier_is_the_headers),
 		cmocka_unit_test(test_barrier_covers_default_worker),
 		cmocka_unit_test(test_barrier_covers_cpu_workers),
 		cmocka_unit_test(test_barrier_covers_thread_worker),

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 
-from flavors import FLAVORS, MODES, WARNINGS, pkg_config, run, work_dir, write
+from flavors import FLAVORS, MODES, WARNINGS, pkg_config, run, urcu_cflags, work_dir, write
 
 PREAMBLE = '#include <urcu.h>\n#include <urcu-compat.h>\n'
 
@@ -70,7 +70,7 @@ def main():
         flavor = flavor_of(text)
         has_include = re.search(r'^\s*#\s*include\b', text, re.M) is not None
         has_main = re.search(r'\bint\s+main\s*\(', text) is not None
-        cflags = pkg_config('--cflags', FLAVORS[flavor]['urcu'])
+        cflags = urcu_cflags(FLAVORS[flavor]['urcu'])
         for mode in MODES:
             src = ('#define URCU_COMPAT_FORCE_EMULATION 1\n' if mode == 'emul' else '') + \
                   ('' if has_include else PREAMBLE) + \

@@ -6,18 +6,23 @@
 
 The expected names come from include/urcu-compat.h itself: every
 URCU_COMPAT_SYM(name) it uses (the urcu_compat_* #defines and the
-declarations of the wrapped liburcu calls), prefixed as the header does,
-urcu_compat_<flavor>_ for the native mode and urcu_compat_emul_<flavor>_
-for the emulation. Names used only inside `#if !URCU_COMPAT_NATIVE_BARRIER`
-belong to the emulation's ABI and must not be exported by a native library
-(and the other way round for `#if URCU_COMPAT_NATIVE_BARRIER`).
+declarations of the wrapped liburcu calls), with the prefix the header
+gives them after the flavor's header, in MODE (native: the default; emul:
+forced), as the preprocessor tells (flavors.header_decision(): on
+liburcu 0.7 the default is the emulation, and <urcu.h> can be mb). Names
+used only inside `#if !URCU_COMPAT_NATIVE_BARRIER` belong to the
+emulation's ABI and must not be exported by a native library (and the
+other way round for `#if URCU_COMPAT_NATIVE_BARRIER`).
 
 A shared library is read with `nm -D --defined-only`, a static one with
 `nm -g --defined-only`: either must define exactly the expected names.
 """
+import os
 import re
 import subprocess
 import sys
+
+from flavors import header_decision
 
 # Defined by the linker in every shared object on some toolchains.
 LINKER_SYMBOLS = {'_init', '_fini', '_edata', '_end', '__bss_start'}
@@ -104,9 +109,8 @@ def main():
     names = header_names(header)
     if not names[None]:
         sys.exit('%s: no URCU_COMPAT_SYM() use found' % header)
-    prefix = 'urcu_compat_%s_' % flavor if mode == 'native' else \
-             'urcu_compat_emul_%s_' % flavor
-    wanted = names[None] | names[mode == 'emul']
+    _, native, prefix = header_decision(flavor, mode, os.path.dirname(os.path.abspath(header)))
+    wanted = names[None] | names[not native]
     expected = {prefix + n for n in wanted}
     failed = False
     for lib in libs:

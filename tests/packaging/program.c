@@ -7,8 +7,10 @@
  *	#include <urcu-qsbr.h>
  *	#include "program.c"
  *
- * Usage: app native|emul FLAVOR - checks that the header and the library
- * agree on both, and that rcu_barrier(), urcu_compat_barrier() and
+ * Usage: app native|emul FLAVOR - checks that the header decided that mode
+ * and flavor (the test reads them from the header with the preprocessor:
+ * on liburcu 0.7 the default is the emulation), that the library agrees,
+ * and that rcu_barrier(), urcu_compat_barrier() and
  * urcu_compat_barrier_timeout() wait for callbacks on the default worker
  * and on a worker of the program's own, which it then stops.
  * Valid C99 and C++.
@@ -84,5 +86,7 @@ int main(int argc, char **argv)
 	rcu_unregister_thread();
 	if (!failed)
 		printf("ok\n");
+	/* Out before the destructors: liburcu 0.7's signal flavor aborts there. */
+	fflush(stdout);
 	return failed;
 }

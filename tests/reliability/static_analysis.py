@@ -9,6 +9,12 @@ which code is compiled (QSBR, bp, the others), the mode too (native,
 emulation). Each of those variants is analysed with the flags meson
 compiles it with (from BUILD_DIR/compile_commands.json). liburcu's
 headers are system headers: what is found inside them is liburcu's.
+Where they are is asked of the compiler with those flags and the
+environment (-I, -isystem, C_INCLUDE_PATH, CPATH, its default
+directories): liburcu may be installed anywhere. cppcheck gets them
+through a directory of links to liburcu's headers alone (given a whole
+/usr/include, it trips on glibc's); without them it misreads liburcu's
+list macros.
 
 cppcheck: --enable=warning,performance,portability (style is left out: it
 asks for narrower scopes and const parameters, a matter of taste, not of
@@ -30,8 +36,10 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 
 CLANG_TIDY_CHECKS = ",".join([
     "-*",
@@ -46,6 +54,26 @@ CLANG_TIDY_CHECKS = ",".join([
 FLAVOR_DEFINES = ("", "-DURCU_COMPAT_FLAVOR_QSBR", "-DURCU_COMPAT_FLAVOR_BP")
 
 
+def run(args, cwd, stdin=None):
+    """Run args; (exit status, stdout, stderr). Python 3.6 has no capture_output."""
+    proc = subprocess.run(args, cwd=cwd, input=stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def urcu_root(compiler, directory, incs, sysincs, defines):
+    """The directory <urcu.h> comes from for this compiler, these flags and
+    the environment, or None."""
+    args = [compiler, "-E", "-x", "c", "-"] + ["-I" + i for i in incs] + \
+        ["-isystem" + i for i in sysincs] + defines
+    status, out, err = run(args, directory, "#include <urcu.h>\n")
+    m = re.search(r'^# \d+ "([^"]*/urcu\.h)"', out, re.M)
+    if status or not m:
+        print("cannot find liburcu's <urcu.h>: %s\n%s" % (" ".join(args), err))
+        return None
+    return os.path.realpath(os.path.dirname(m.group(1)))
+
+
 def variants(build_dir, source):
     with open(os.path.join(build_dir, "compile_commands.json")) as f:
         entries = json.load(f)
@@ -54,37 +82,61 @@ def variants(build_dir, source):
         if os.path.realpath(os.path.join(entry["directory"], entry["file"])) != source:
             continue
         args = shlex.split(entry["command"])
-        keep = []
-        for arg in args[1:]:
-            if arg.startswith(("-I", "-D", "-std=")) or arg == "-pthread":
-                keep.append(arg)
-        incs = []
-        for arg in keep:
-            if arg.startswith("-I"):
-                path = os.path.join(entry["directory"], arg[2:])
-                incs.append(os.path.realpath(path))
-        defines = [a for a in keep if a.startswith("-D")]
+        incs, sysincs, defines, std = [], [], [], []
+        i = 1
+        while i < len(args):
+            arg = args[i]
+            if arg in ("-I", "-isystem") and i + 1 < len(args):
+                i += 1
+                arg += args[i]
+            path = None
+            if arg.startswith("-isystem"):
+                path = arg[len("-isystem"):]
+            elif arg.startswith("-I"):
+                path = arg[2:]
+            if path is not None:
+                path = os.path.realpath(os.path.join(entry["directory"], path))
+                (sysincs if arg.startswith("-isystem") else incs).append(path)
+            elif arg.startswith("-D"):
+                defines.append(arg)
+            elif arg.startswith("-std="):
+                std.append(arg)
+            i += 1
         flavor = next((d for d in defines if d in FLAVOR_DEFINES), "")
         key = (flavor, tuple(d for d in defines if d.startswith("-DURCU_COMPAT_FORCE")))
         if key not in seen:
-            seen[key] = (defines, incs, [a for a in keep if a.startswith("-std=")])
+            root = urcu_root(args[0], entry["directory"], incs, sysincs, defines)
+            seen[key] = (defines, incs, std, root)
     return [seen[k] for k in sorted(seen)]
 
 
-def is_system(path):
-    return path.startswith("/usr/")
+def is_system(path, root):
+    return path.startswith("/usr/") or (root is not None and path.startswith(root + "/"))
 
 
-def run_cppcheck(tool, root, source, defines, incs):
+def urcu_headers_only(root, work):
+    """A directory of links to liburcu's headers in root, for cppcheck."""
+    d = tempfile.mkdtemp(prefix="urcu-headers-", dir=work)
+    for name in os.listdir(root):
+        if name.startswith("urcu"):
+            os.symlink(os.path.join(root, name), os.path.join(d, name))
+    return d
+
+
+def run_cppcheck(tool, root, source, defines, incs, urcu, work):
+    if urcu is None:
+        return ["liburcu's headers not found"]
+    headers = urcu_headers_only(urcu, work)
     args = [tool, "--enable=warning,performance,portability", "--std=c99",
             "--inline-suppr", "-q", "--suppress=missingIncludeSystem",
-            "--suppress=*:/usr/include/*",
+            "--suppress=*:/usr/include/*", "--suppress=*:%s/*" % headers,
+            "--suppress=*:%s/*" % urcu,
             "--template={file}:{line}:{column}: {severity}: {message} [{id}]",
             "-D__GNUC__=12", "-D__x86_64__", "-D__linux__"]
-    args += defines + ["-I" + i for i in incs] + [source]
-    proc = subprocess.run(args, capture_output=True, text=True, cwd=root)
+    args += defines + ["-I" + i for i in incs if i != urcu] + ["-I" + headers, source]
+    _, _, err = run(args, root)
     findings = []
-    for line in proc.stderr.splitlines():
+    for line in err.splitlines():
         m = re.match(r"(.+?):(\d+):\d+: \w+: .* \[(\w+)\]$", line)
         if not m:
             if line.strip() and not line.startswith((" ", "^")):
@@ -100,20 +152,22 @@ def run_cppcheck(tool, root, source, defines, incs):
     return findings
 
 
-def run_clang_tidy(tool, root, source, defines, incs, std):
+def run_clang_tidy(tool, root, source, defines, incs, std, urcu):
+    if urcu is None:
+        return ["liburcu's headers not found"]
     header_filter = re.escape(os.path.join(root, "include")) + "/.*"
     args = [tool, "--quiet", "--checks=" + CLANG_TIDY_CHECKS,
             "--header-filter=" + header_filter, source, "--"]
     for inc in incs:
-        args += ["-isystem" if is_system(inc) else "-I", inc]
-    args += defines + std + ["-pthread"]
-    proc = subprocess.run(args, capture_output=True, text=True, cwd=root)
-    out = proc.stdout + proc.stderr
+        if inc != urcu:
+            args += ["-isystem" if is_system(inc, urcu) else "-I", inc]
+    args += ["-isystem", urcu] + defines + std + ["-pthread"]
+    _, out, err = run(args, root)
     findings = []
-    for line in out.splitlines():
+    for line in (out + err).splitlines():
         if not re.search(r": (warning|error): ", line):
             continue
-        if is_system(line.split(":", 1)[0]):
+        if is_system(line.split(":", 1)[0], urcu):
             print("  ignored, in liburcu's header: " + line)
             continue
         findings.append(line)
@@ -132,16 +186,18 @@ def main(argv):
     if not todo:
         print("no compile command for %s in %s" % (source, build_dir))
         return 1
-    for defines, incs, std in todo:
+    work = tempfile.mkdtemp(prefix="static-analysis-", dir=os.path.realpath(build_dir))
+    for defines, incs, std, urcu in todo:
         name = " ".join(d for d in defines if "FLAVOR" in d or "FORCE" in d) or "default"
         if kind == "cppcheck":
-            findings = run_cppcheck(tool, root, source, defines, incs)
+            findings = run_cppcheck(tool, root, source, defines, incs, urcu, work)
         else:
-            findings = run_clang_tidy(tool, root, source, defines, incs, std)
-        print("%s %s: %d finding(s)" % (kind, name, len(findings)))
+            findings = run_clang_tidy(tool, root, source, defines, incs, std, urcu)
+        print("%s %s: %d finding(s), liburcu's headers from %s" % (kind, name, len(findings), urcu))
         for line in findings:
             print("  " + line)
         found += len(findings)
+    shutil.rmtree(work)
     return 1 if found else 0
 
 

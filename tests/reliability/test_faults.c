@@ -21,9 +21,6 @@
 #include <limits.h>
 #include <poll.h>
 
-#ifndef EXPECT_NATIVE
-#error "EXPECT_NATIVE must say which mode this test is built for"
-#endif
 
 /* What a scenario run reports. */
 struct outcome {
@@ -357,7 +354,7 @@ static void test_fault_interposer_works(void **state)
 {
 	(void)state;
 	assert_true(fault_ready());
-	assert_int_equal(urcu_compat_native_barrier(), EXPECT_NATIVE);
+	assert_mode_is_the_headers();
 }
 
 /* First: no worker stop may have happened in this process before. */
@@ -373,7 +370,7 @@ static void test_faults_first_bounded_barrier(void **state)
 
 	(void)state;
 	n = every_n("first bounded barrier", 1, all_kinds(), first_bounded_barrier);
-	if (EXPECT_NATIVE)
+	if (URCU_COMPAT_NATIVE_BARRIER)
 		assert_true(n >= 1);	/* the helper thread */
 }
 
@@ -384,7 +381,7 @@ static void test_faults_barrier_new_cpu_workers(void **state)
 	(void)state;
 	n = every_n("barrier meeting new per-CPU workers", 0, all_kinds(),
 		    barrier_new_cpu_workers);
-	if (!EXPECT_NATIVE && allocs_expected())
+	if (!URCU_COMPAT_NATIVE_BARRIER && allocs_expected())
 		assert_true(n >= 1);	/* a record per new worker */
 }
 
@@ -394,7 +391,7 @@ static void test_faults_create_worker(void **state)
 
 	(void)state;
 	n = every_n("create_call_rcu_data() through the header", 0, all_kinds(), create_worker);
-	if (!EXPECT_NATIVE && allocs_expected())
+	if (!URCU_COMPAT_NATIVE_BARRIER && allocs_expected())
 		assert_true(n >= 1);	/* the worker's record */
 }
 

@@ -43,9 +43,6 @@
 #include <signal.h>
 #include <time.h>
 
-#ifndef EXPECT_NATIVE
-#error "EXPECT_NATIVE must say which mode this test is built for"
-#endif
 
 #define WRITERS		6	/* 2 default, 2 own worker, 2 per-CPU */
 #define CHURN		WRITERS	/* the churn thread counts as a writer */

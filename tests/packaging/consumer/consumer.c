@@ -58,5 +58,7 @@ int main(int argc, char **argv)
 	}
 	rcu_unregister_thread();
 	printf("ok\n");
+	/* Out before the destructors: liburcu 0.7's signal flavor aborts there. */
+	fflush(stdout);
 	return 0;
 }
