@@ -166,15 +166,20 @@ for arg in sys.argv[1:]:
         skipped += 1
         not_run.append("%s: %s" % (run, path[len("skip:"):]))
         continue
+    why = None
     if leg:
         run = read(leg[0] + ".label") or run
+        why = read(leg[0] + ".failed")
+    if why is not None:
+        failed += 1
+        failures.append("%s: %s" % (run, why))
+        continue
     try:
         with open(path) as log:
             lines = [line for line in log if line.strip()]
     except OSError as err:
         failed += 1
-        why = (leg and read(leg[0] + ".failed")) or "no test log (%s)" % err.strerror
-        failures.append("%s: %s" % (run, why))
+        failures.append("%s: no test log (%s)" % (run, err.strerror))
         continue
     for line in lines:
         test = json.loads(line)
