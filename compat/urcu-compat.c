@@ -1410,6 +1410,8 @@ API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_
 	uatomic_set(&exit_timeout_ms, timeout_ms);
 }
 
+static void urcu_compat_exit(void);
+
 static void __attribute__((constructor)) urcu_compat_init(void)
 {
 	ncpus = sysconf(_SC_NPROCESSORS_CONF);
@@ -1427,6 +1429,7 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	settle_conds();
 	probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	atexit(urcu_compat_exit);	/* without it, the destructor runs it */
 }
 
 /*
@@ -1516,12 +1519,22 @@ static void keep_default_worker(void)
 		enqueue_on(crdp, &exit_keep[1], exit_keep_cb);
 }
 
-static void __attribute__((destructor)) urcu_compat_exit(void)
+/*
+ * Run by the destructor and by an atexit() handler, whichever comes
+ * first. In a shared library both run with its destructors, before
+ * liburcu's. A static program runs its atexit() handlers before every
+ * destructor, and there liburcu's destructor, which may free the default
+ * worker, runs before this library's.
+ */
+static void urcu_compat_exit(void)
 {
+	static int done;
 	unsigned int i, count = uatomic_read(&exit_count);
 	unsigned int timeout_ms = uatomic_read(&exit_timeout_ms);
 	int ret = 0;
 
+	if (uatomic_xchg(&done, 1))
+		return;
 	if (CMM_LOAD_SHARED(workers_lost_in_child)) {
 		keep_lost_default_worker();
 		return;
@@ -1533,4 +1546,9 @@ static void __attribute__((destructor)) urcu_compat_exit(void)
 #endif
 	if (ret)
 		keep_default_worker();
+}
+
+static void __attribute__((destructor)) urcu_compat_fini(void)
+{
+	urcu_compat_exit();
 }
