@@ -934,23 +934,29 @@ static pthread_t runner_tid;
 static int runner_started, runner_stop, runner_busy;
 static unsigned long runner_req, runner_served;
 
-/*
- * liburcu's own list cannot be seen; a process with no thread but the
- * caller (one that forks before starting any, as daemons do) has none.
- */
-static int have_workers(void)
+/* Threads of this process; -1 when /proc cannot tell. */
+static int thread_count(void)
 {
 	DIR *dir = opendir("/proc/self/task");
 	struct dirent *d;
 	int threads = 0;
 
 	if (!dir)
-		return 1;
+		return -1;
 	while ((d = readdir(dir)) != NULL)
 		if (d->d_name[0] != '.')
 			threads++;
 	closedir(dir);
-	return threads != 1;
+	return threads;
+}
+
+/*
+ * liburcu's own list cannot be seen; a process with no thread but the
+ * caller (one that forks before starting any, as daemons do) has none.
+ */
+static int have_workers(void)
+{
+	return thread_count() != 1;
 }
 
 static void *runner(void *arg)
@@ -1404,6 +1410,8 @@ API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_
 	uatomic_set(&exit_timeout_ms, timeout_ms);
 }
 
+static void urcu_compat_exit(void);
+
 static void __attribute__((constructor)) urcu_compat_init(void)
 {
 	ncpus = sysconf(_SC_NPROCESSORS_CONF);
@@ -1421,6 +1429,7 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	settle_conds();
 	probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	atexit(urcu_compat_exit);	/* without it, the destructor runs it */
 }
 
 /*
@@ -1459,19 +1468,87 @@ static void keep_lost_default_worker(void)
 		enqueue_on(crdp, &keep, keep_cb);
 }
 
-static void __attribute__((destructor)) urcu_compat_exit(void)
+/*
+ * An exit barrier gave up, or could not run (exit() from a callback or
+ * inside a read-side critical section): a worker is stuck, or a grace
+ * period cannot end. liburcu 0.12.5, 0.13.3 and later then free the
+ * default worker if its queue is empty: a grace period, then a wait for
+ * the worker to stop, forever when it is stuck in a callback after it
+ * took its whole queue (with the barrier's rendezvous). A callback queued
+ * now makes liburcu keep it, and stays queued while the worker is stuck.
+ *
+ * Native mode cannot know the default worker without asking liburcu,
+ * which makes one if there was none. A worker made here takes that
+ * callback at once and may never run it (a grace period that cannot
+ * end): it gets a second one once it had time to take the first.
+ */
+#define KEEP_SETTLE_MS	20
+
+static struct rcu_head exit_keep[2];
+static int exit_keep_ran;
+
+static void exit_keep_cb(struct rcu_head *head)
 {
+	(void)head;
+	uatomic_set(&exit_keep_ran, 1);
+}
+
+static void keep_default_worker(void)
+{
+	struct call_rcu_data *crdp = CMM_LOAD_SHARED(default_crdp);
+	int made = 0, was_online, ms;
+
+#if URCU_COMPAT_NATIVE_BARRIER
+	if (!crdp) {
+		int threads = thread_count();
+
+		crdp = get_default_call_rcu_data();
+		made = threads < 0 || thread_count() != threads;
+	}
+#endif
+	if (!crdp)
+		return;
+	enqueue_on(crdp, &exit_keep[0], exit_keep_cb);
+	if (!made)
+		return;
+	was_online = go_offline();
+	for (ms = 0; ms < KEEP_SETTLE_MS && !uatomic_read(&exit_keep_ran); ms++)
+		poll(NULL, 0, 1);
+	come_back(was_online);
+	if (!uatomic_read(&exit_keep_ran))
+		enqueue_on(crdp, &exit_keep[1], exit_keep_cb);
+}
+
+/*
+ * Run by the destructor and by an atexit() handler, whichever comes
+ * first. In a shared library both run with its destructors, before
+ * liburcu's. A static program runs its atexit() handlers before every
+ * destructor, and there liburcu's destructor, which may free the default
+ * worker, runs before this library's.
+ */
+static void urcu_compat_exit(void)
+{
+	static int done;
 	unsigned int i, count = uatomic_read(&exit_count);
 	unsigned int timeout_ms = uatomic_read(&exit_timeout_ms);
+	int ret = 0;
 
+	if (uatomic_xchg(&done, 1))
+		return;
 	if (CMM_LOAD_SHARED(workers_lost_in_child)) {
 		keep_lost_default_worker();
 		return;
 	}
-	for (i = 0; i < count; i++)
-		if (urcu_compat_barrier_timeout(timeout_ms))
-			break;
+	for (i = 0; i < count && !ret; i++)
+		ret = urcu_compat_barrier_timeout(timeout_ms);
 #if URCU_COMPAT_NATIVE_BARRIER
 	stop_runner();
 #endif
+	if (ret)
+		keep_default_worker();
+}
+
+static void __attribute__((destructor)) urcu_compat_fini(void)
+{
+	urcu_compat_exit();
 }

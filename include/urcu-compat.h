@@ -199,6 +199,16 @@ struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long f
 
 #ifndef URCU_COMPAT_BUILDING_LIBRARY
 
+/*
+ * Every file that includes this header refers to the library, so that a
+ * program that calls nothing from it still gets it, with its exit
+ * barriers, whatever the linker does with unused libraries (--as-needed,
+ * -static, --gc-sections). No code: one pointer per file, set at link or
+ * load time.
+ */
+static int (*const urcu_compat_link_anchor)(void)
+	__attribute__((used, unused)) = urcu_compat_version;
+
 #if !URCU_COMPAT_NATIVE_BARRIER
 /*
  * call_rcu() as the application sees it: when it may reach the default
