@@ -643,28 +643,95 @@ static int every_cpu_has_worker(void)
 }
 
 /*
+ * The call_rcu() route (see the header). URCU_COMPAT_ROUTE_CPUS may be
+ * set only while every CPU has its worker. A detach of per-CPU workers
+ * through the header counts itself in cpu_detaches and clears the bit,
+ * under route_lock, before it detaches anything, and stops counting only
+ * once liburcu has detached them; note_call_rcu() sets the bit under
+ * route_lock, when no detach is counted and every CPU still has its
+ * worker. So no interleaving leaves the bit set once a CPU lost its
+ * worker through the header.
+ *
+ * route_asked: some call_rcu() asked the library where it goes, so the
+ * per-CPU route may be in use. A detach makes that CPU's calls go to the
+ * default worker, including calls in flight that looked the worker up a
+ * moment before: the default worker is noted then (see
+ * cpu_detach_begin() and cpu_detach_end()).
+ */
+static pthread_mutex_t route_lock = PTHREAD_MUTEX_INITIALIZER;
+static int cpu_detaches, route_asked;
+
+static void set_route_cpus(void)
+{
+	pthread_mutex_lock(&route_lock);
+	rcu_read_lock();
+	if (!cpu_detaches && every_cpu_has_worker())
+		uatomic_or(&URCU_COMPAT_SYM(route), URCU_COMPAT_ROUTE_CPUS);
+	rcu_read_unlock();
+	pthread_mutex_unlock(&route_lock);
+}
+
+/* The per-CPU route may be in use and reach the default worker: note it. */
+static void note_default_if_asked(void)
+{
+	cmm_smp_mb();	/* the caller's stores come before the read of route_asked */
+	if (uatomic_read(&route_asked) && !CMM_LOAD_SHARED(default_crdp))
+		note_default(get_default_call_rcu_data());
+}
+
+static void cpu_detach_begin(void)
+{
+	pthread_mutex_lock(&route_lock);
+	cpu_detaches++;
+	uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
+	pthread_mutex_unlock(&route_lock);
+	/*
+	 * A call_rcu() that took the route bit (set after route_asked)
+	 * before it was cleared may find its CPU's worker gone: the
+	 * default worker is known before any worker is detached.
+	 */
+	note_default_if_asked();
+}
+
+static void cpu_detach_end(void)
+{
+	/*
+	 * A first call_rcu() racing the detach: it stored route_asked before
+	 * it looked its CPU's worker up. Either it found it gone and noted
+	 * the default worker itself, or this sees route_asked.
+	 */
+	note_default_if_asked();
+	pthread_mutex_lock(&route_lock);
+	cpu_detaches--;
+	pthread_mutex_unlock(&route_lock);
+}
+
+/*
  * call_rcu() from a thread with neither its own nor a per-CPU worker
  * goes to the default worker, creating it: note it.
  */
 API void URCU_COMPAT_SYM(note_call_rcu)(void)
 {
 	struct call_rcu_data *crdp = NULL;
-	int cpu, all;
+	int cpu, all = 0;
 
 	if (get_thread_call_rcu_data()) {
 		URCU_COMPAT_SYM(thread_worker) = 1;
 		return;
 	}
+	uatomic_set(&route_asked, 1);
+	cmm_smp_mb();	/* before the look-up: see cpu_detach_end() */
 	cpu = sched_getcpu();
 	rcu_read_lock();
-	all = every_cpu_has_worker();
 	if (cpu >= 0 && cpu < ncpus)
 		crdp = get_cpu_call_rcu_data(cpu);
+	if (crdp)
+		all = !CMM_LOAD_SHARED(cpu_detaches) && every_cpu_has_worker();
 	rcu_read_unlock();
-	if (all)
-		uatomic_or(&URCU_COMPAT_SYM(route), URCU_COMPAT_ROUTE_CPUS);
-	else if (!crdp)
+	if (!crdp)
 		note_default(get_default_call_rcu_data());
+	else if (all)
+		set_route_cpus();
 }
 
 API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp)
@@ -674,20 +741,18 @@ API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *cr
 }
 
 /*
- * Detaching a per-CPU worker: barriers no longer find it in the per-CPU
- * slots, yet it may hold callbacks until it is freed. Its record becomes
- * one the barriers cover like a created worker's, until the free.
+ * Detach cpu's worker (between cpu_detach_begin() and cpu_detach_end()).
+ * Barriers no longer find it in the per-CPU slots, yet it may hold
+ * callbacks until it is freed: its record becomes one the barriers cover
+ * like a created worker's, until the free. *oldp: the worker detached.
  */
-API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp)
+static int detach_cpu_worker(int cpu, struct call_rcu_data **oldp)
 {
 	struct call_rcu_data *old = NULL;
 	struct worker *w;
 	int ret = 0;
 
-	if (crdp)
-		return set_cpu_call_rcu_data(cpu, crdp);
-	/* That CPU's threads may reach the default worker now. */
-	uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
+	*oldp = NULL;
 	pthread_mutex_lock(&emul_lock);
 	rcu_read_lock();
 	if (cpu >= 0 && cpu < ncpus)
@@ -710,7 +775,23 @@ API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_dat
 	 * with liburcu's hooks holds while the library's atfork handler takes
 	 * emul_lock. Covering the worker before it is detached is harmless.
 	 */
-	return set_cpu_call_rcu_data(cpu, NULL);
+	ret = set_cpu_call_rcu_data(cpu, NULL);
+	if (!ret && old != default_crdp)
+		*oldp = old;
+	return ret;
+}
+
+API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp)
+{
+	struct call_rcu_data *old;
+	int ret;
+
+	if (crdp)
+		return set_cpu_call_rcu_data(cpu, crdp);
+	cpu_detach_begin();
+	ret = detach_cpu_worker(cpu, &old);
+	cpu_detach_end();
+	return ret;
 }
 
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
@@ -842,25 +923,50 @@ API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
 	emul_call_rcu_data_free(crdp);
 }
 
+/*
+ * The per-CPU workers are freed as by liburcu's
+ * free_all_cpu_call_rcu_data(), in an order that loses nothing: each is
+ * detached first (see detach_cpu_worker()), a grace period lets the
+ * call_rcu() calls in flight on it finish, then its callbacks run on it
+ * (drain) before liburcu frees it. Drained while still attached, a worker
+ * would take more callbacks, which liburcu then moves to the default
+ * worker behind the barriers' back. What the library cannot detach (out
+ * of memory, or beyond the CPUs it knows: liburcu 0.12.5 and later size
+ * the array on the possible CPUs) is left to liburcu's own call, whose
+ * leftovers go to the default worker, noted then.
+ */
+#define CPU_BATCH	64	/* workers detached per grace period */
+
 API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 {
-	struct call_rcu_data *crdp;
-	int token;
-	long cpu;
+	struct call_rcu_data *batch[CPU_BATCH];
+	int n, i, token, left = 0;
+	long cpu = 0;
 
-	uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
-	pthread_mutex_lock(&emul_lock);
-	rcu_read_lock();
-	for (cpu = 0; cpu < ncpus; cpu++) {
-		crdp = get_cpu_call_rcu_data((int)cpu);
-		if (crdp && crdp != default_crdp)
-			start_drain(crdp, &token);
+	cpu_detach_begin();
+	while (cpu < ncpus) {
+		for (n = 0; cpu < ncpus && n < CPU_BATCH; cpu++) {
+			if (detach_cpu_worker((int)cpu, &batch[n]))
+				left = 1;
+			else if (batch[n])
+				n++;
+		}
+		if (!n)
+			continue;
+		synchronize_rcu();	/* no call_rcu() reaches them any more */
+		pthread_mutex_lock(&emul_lock);
+		for (i = 0; i < n; i++)
+			start_drain(batch[i], &token);
+		wait_drain(&token);
+		pthread_mutex_unlock(&emul_lock);
+		for (i = 0; i < n; i++)
+			gated_call_rcu_data_free(batch[i]);
+		end_drain(&token);
 	}
-	rcu_read_unlock();
-	wait_drain(&token);
-	pthread_mutex_unlock(&emul_lock);
 	gated_free_all_cpu_call_rcu_data();
-	end_drain(&token);
+	if (left && !CMM_LOAD_SHARED(default_crdp))
+		note_default(get_default_call_rcu_data());
+	cpu_detach_end();
 }
 
 #define free_worker emul_call_rcu_data_free
@@ -884,6 +990,8 @@ static void emul_child_fork(void)
 {
 	init_mutex(&emul_lock);
 	init_emul_conds();
+	init_mutex(&route_lock);
+	cpu_detaches = 0;
 }
 
 /*
