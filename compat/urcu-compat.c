@@ -193,6 +193,25 @@ static int in_call_rcu_worker(void)
 static int workers_lost_in_child, workers_at_fork;
 static int have_workers(void);
 
+/*
+ * Workers liburcu has that the library may have no record of: per-CPU
+ * ones (create_all_cpu_call_rcu_data() does not pass through the header,
+ * and a record is made only when a barrier runs) and the calling
+ * thread's own. In a fork() child, the only thread: the pointers are only
+ * compared with NULL, so no RCU read lock (bp would register the thread).
+ */
+static int liburcu_has_workers(void)
+{
+	long cpu;
+
+	if (get_thread_call_rcu_data())
+		return 1;
+	for (cpu = 0; cpu < ncpus; cpu++)
+		if (get_cpu_call_rcu_data((int)cpu))
+			return 1;
+	return 0;
+}
+
 /* The default worker, once liburcu handed it out through the header. */
 static struct call_rcu_data *default_crdp;
 
@@ -1501,7 +1520,7 @@ static void atfork_child(void)
 	init_cond(&probe_cond);
 	emul_child_fork();
 	settle_conds();
-	CMM_STORE_SHARED(workers_lost_in_child, workers_at_fork);
+	CMM_STORE_SHARED(workers_lost_in_child, workers_at_fork || liburcu_has_workers());
 }
 
 static unsigned int exit_count = 1, exit_timeout_ms = 1000;
