@@ -307,6 +307,59 @@ static void gate_reset(void)
 	gate_forking = 0;
 }
 
+/*
+ * Worker stops in progress (urcu_compat_call_rcu_data_free(), and
+ * call_rcu_data_free() through the header), so that a second stop of the
+ * same worker meanwhile is refused instead of freeing it twice. One made
+ * after the first returned cannot be told from the stop of a new worker
+ * at the same address: that stays the caller's to avoid.
+ */
+struct stop {
+	struct call_rcu_data *crdp;
+	struct stop *next;
+};
+static pthread_mutex_t stops_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stop *stops;
+static int warned_stop_twice;
+
+/* Record the stop of crdp in s; 0 (and a one-time message) when one is in progress. */
+static int stop_begin(struct stop *s, struct call_rcu_data *crdp)
+{
+	struct stop *o;
+
+	pthread_mutex_lock(&stops_lock);
+	for (o = stops; o; o = o->next)
+		if (o->crdp == crdp)
+			break;
+	if (!o) {
+		s->crdp = crdp;
+		s->next = stops;
+		stops = s;
+	}
+	pthread_mutex_unlock(&stops_lock);
+	if (o)
+		warn_once(&warned_stop_twice, "call_rcu worker freed while a free of it is in progress; ignored.");
+	return !o;
+}
+
+static void stop_end(struct stop *s)
+{
+	struct stop **p;
+
+	pthread_mutex_lock(&stops_lock);
+	for (p = &stops; *p != s; p = &(*p)->next)
+		;
+	*p = s->next;
+	pthread_mutex_unlock(&stops_lock);
+}
+
+/* fork() child: the only thread; no stop is in progress. */
+static void stops_reset(void)
+{
+	init_mutex(&stops_lock);
+	stops = NULL;
+}
+
 static void gated_call_rcu_data_free(struct call_rcu_data *crdp)
 {
 	gate_enter(0);
@@ -937,11 +990,6 @@ static void emul_call_rcu_data_free(struct call_rcu_data *crdp)
 	end_drain(&token);
 }
 
-API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
-{
-	emul_call_rcu_data_free(crdp);
-}
-
 /*
  * The per-CPU workers are freed as by liburcu's
  * free_all_cpu_call_rcu_data(), in an order that loses nothing: each is
@@ -1161,11 +1209,6 @@ static void note_default(struct call_rcu_data *crdp)
 
 #define free_worker gated_call_rcu_data_free
 
-API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
-{
-	gated_call_rcu_data_free(crdp);
-}
-
 API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 {
 	gated_free_all_cpu_call_rcu_data();
@@ -1203,6 +1246,20 @@ static void emul_after_fork_child(int had)
 }
 
 #endif /* URCU_COMPAT_NATIVE_BARRIER */
+
+API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
+{
+	struct stop s;
+
+	if (!crdp || is_default(crdp)) {
+		gated_call_rcu_data_free(crdp);	/* liburcu ignores them */
+		return;
+	}
+	if (!stop_begin(&s, crdp))
+		return;
+	free_worker(crdp);
+	stop_end(&s);
+}
 
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
 {
@@ -1439,16 +1496,18 @@ static int stop_worker(struct call_rcu_data *crdp)
 
 API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
 {
+	struct stop s;
 	pthread_t tid;
 	int was_online;
 
-	if (!crdp || is_default(crdp))
+	if (!crdp || is_default(crdp) || !stop_begin(&s, crdp))
 		return;
 	tid = get_call_rcu_thread(crdp);
 	was_online = go_offline();
 	if (stop_worker(crdp))
 		pthread_join(tid, NULL);
 	come_back(was_online);
+	stop_end(&s);
 }
 
 /* ---------------------------------------------------------------- */
@@ -1516,6 +1575,7 @@ static void settle_conds(void)
 static void atfork_child(void)
 {
 	gate_reset();
+	stops_reset();
 	init_mutex(&probe_lock);
 	init_cond(&probe_cond);
 	emul_child_fork();
