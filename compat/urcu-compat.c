@@ -48,7 +48,9 @@
 #include "urcu-compat.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -1591,8 +1593,38 @@ API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_
 	uatomic_set(&exit_timeout_ms, timeout_ms);
 }
 
+/*
+ * Once loaded, the library stays until the process ends. After a
+ * dlclose() of whatever brought it in (a plugin), liburcu and its
+ * threads would still use its code and static storage: a bounded
+ * barrier's helper thread, rendezvous callbacks queued on the workers, a
+ * thread-specific key's destructor. So the object holding this code (the
+ * shared library, or a plugin built with the static library or the two
+ * files) marks itself RTLD_NODELETE, and a later dlopen() finds it still
+ * there: no second constructor, no second key. Weak: with glibc before
+ * 2.34 a process that never loaded libdl unloads nothing; the main
+ * program (no name) is never unloaded.
+ */
+extern __typeof__(dladdr1) dladdr1 __attribute__((weak));
+extern __typeof__(dlopen) dlopen __attribute__((weak));
+
+static void stay_loaded(void)
+{
+	struct link_map *map = NULL;
+	Dl_info info;
+
+	if (!dladdr1 || !dlopen ||
+	    !dladdr1(&ncpus, &info, (void **)&map, RTLD_DL_LINKMAP) ||
+	    !map || !map->l_name || !map->l_name[0])
+		return;
+	/* Never closed: the object stays whatever its count. */
+	if (!dlopen(map->l_name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE))
+		fprintf(stderr, "[error] urcu-compat: cannot keep the library loaded; do not unload it.\n");
+}
+
 static void __attribute__((constructor)) urcu_compat_init(void)
 {
+	stay_loaded();
 	ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	if (pthread_condattr_init(&monotonic_attr) ||
 	    pthread_condattr_setclock(&monotonic_attr, CLOCK_MONOTONIC))
