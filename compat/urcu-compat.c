@@ -1271,6 +1271,13 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
 	return crdp;
 }
 
+/*
+ * Neither the thread's nor a per-CPU worker now: the default worker, or
+ * a per-CPU worker detached meanwhile, which must not be taken for it
+ * (the library would wait on it, and refuse to stop it, once freed).
+ * Asking liburcu for its default worker then creates none, except in
+ * that race.
+ */
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
 {
 	struct call_rcu_data *crdp;
@@ -1280,7 +1287,7 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
 	crdp = get_call_rcu_data();
 	dflt = crdp != get_thread_call_rcu_data() && !is_cpu_worker(crdp);
 	rcu_read_unlock();
-	if (dflt)
+	if (dflt && crdp == get_default_call_rcu_data())
 		note_default(crdp);
 	return crdp;
 }
