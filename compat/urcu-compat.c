@@ -793,7 +793,8 @@ API void URCU_COMPAT_SYM(note_call_rcu)(void)
 		URCU_COMPAT_SYM(thread_worker) = 1;
 		return;
 	}
-	uatomic_set(&route_asked, 1);
+	if (!uatomic_read(&route_asked))
+		uatomic_set(&route_asked, 1);
 	cmm_smp_mb();	/* before the look-up: see cpu_detach_end() */
 	cpu = sched_getcpu();
 	rcu_read_lock();
@@ -850,7 +851,7 @@ static int detach_cpu_worker(int cpu, struct call_rcu_data **oldp)
 	 * emul_lock. Covering the worker before it is detached is harmless.
 	 */
 	ret = set_cpu_call_rcu_data(cpu, NULL);
-	if (!ret && old != default_crdp)
+	if (!ret && !is_default(old))
 		*oldp = old;
 	return ret;
 }
@@ -1009,12 +1010,17 @@ static void emul_call_rcu_data_free(struct call_rcu_data *crdp)
 API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 {
 	struct call_rcu_data *batch[CPU_BATCH];
-	int n, i, token, left = 0;
+	int n, i, token, has, left = 0;
 	long cpu = 0;
 
 	cpu_detach_begin();
 	while (cpu < ncpus) {
 		for (n = 0; cpu < ncpus && n < CPU_BATCH; cpu++) {
+			rcu_read_lock();
+			has = get_cpu_call_rcu_data((int)cpu) != NULL;
+			rcu_read_unlock();
+			if (!has)
+				continue;
 			if (detach_cpu_worker((int)cpu, &batch[n]))
 				left = 1;
 			else if (batch[n])
