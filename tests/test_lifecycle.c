@@ -1027,7 +1027,9 @@ static void *free_all_cpu_workers(void *arg)
 {
 	(void)arg;
 	rcu_register_thread();
+	test_offline();	/* QSBR: liburcu's free waits for workers that wait for grace periods */
 	free_all_cpu_call_rcu_data();
+	test_online();
 	rcu_unregister_thread();
 	return NULL;
 }
