@@ -1611,12 +1611,13 @@ API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_
  * dlclose() of whatever brought it in (a plugin), liburcu and its
  * threads would still use its code and static storage: a bounded
  * barrier's helper thread, rendezvous callbacks queued on the workers, a
- * thread-specific key's destructor. So the object holding this code (the
- * shared library, or a plugin built with the static library or the two
- * files) marks itself RTLD_NODELETE, and a later dlopen() finds it still
- * there: no second constructor, no second key. Weak: with glibc before
- * 2.34 a process that never loaded libdl unloads nothing; the main
- * program (no name) is never unloaded.
+ * thread-specific key's destructor. The shared library is linked with
+ * -z nodelete. Any other object holding this code (a plugin built with
+ * the static library or the two files) marks itself RTLD_NODELETE here;
+ * either way a later dlopen() finds it still there: no second
+ * constructor, no second key. Weak: with glibc before 2.34 a process
+ * that never loaded libdl unloads nothing; the main program (no name) is
+ * never unloaded.
  */
 extern __typeof__(dladdr1) dladdr1 __attribute__((weak));
 extern __typeof__(dlopen) dlopen __attribute__((weak));
@@ -1625,11 +1626,15 @@ static void stay_loaded(void)
 {
 	struct link_map *map = NULL;
 	Dl_info info;
+	ElfW(Dyn) *d;
 
 	if (!dladdr1 || !dlopen ||
 	    !dladdr1(&ncpus, &info, (void **)&map, RTLD_DL_LINKMAP) ||
 	    !map || !map->l_name || !map->l_name[0])
 		return;
+	for (d = map->l_ld; d && d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_FLAGS_1 && (d->d_un.d_val & DF_1_NODELETE))
+			return;
 	/* Never closed: the object stays whatever its count. */
 	if (!dlopen(map->l_name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE))
 		fprintf(stderr, "[error] urcu-compat: cannot keep the library loaded; do not unload it.\n");
