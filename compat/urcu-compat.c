@@ -48,7 +48,9 @@
 #include "urcu-compat.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -193,6 +195,25 @@ static int in_call_rcu_worker(void)
 static int workers_lost_in_child, workers_at_fork;
 static int have_workers(void);
 
+/*
+ * Workers liburcu has that the library may have no record of: per-CPU
+ * ones (create_all_cpu_call_rcu_data() does not pass through the header,
+ * and a record is made only when a barrier runs) and the calling
+ * thread's own. In a fork() child, the only thread: the pointers are only
+ * compared with NULL, so no RCU read lock (bp would register the thread).
+ */
+static int liburcu_has_workers(void)
+{
+	long cpu;
+
+	if (get_thread_call_rcu_data())
+		return 1;
+	for (cpu = 0; cpu < ncpus; cpu++)
+		if (get_cpu_call_rcu_data((int)cpu))
+			return 1;
+	return 0;
+}
+
 /* The default worker, once liburcu handed it out through the header. */
 static struct call_rcu_data *default_crdp;
 
@@ -286,6 +307,59 @@ static void gate_reset(void)
 	gate_cond = fallback;
 	gate_frees = 0;
 	gate_forking = 0;
+}
+
+/*
+ * Worker stops in progress (urcu_compat_call_rcu_data_free(), and
+ * call_rcu_data_free() through the header), so that a second stop of the
+ * same worker meanwhile is refused instead of freeing it twice. One made
+ * after the first returned cannot be told from the stop of a new worker
+ * at the same address: that stays the caller's to avoid.
+ */
+struct stop {
+	struct call_rcu_data *crdp;
+	struct stop *next;
+};
+static pthread_mutex_t stops_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stop *stops;
+static int warned_stop_twice;
+
+/* Record the stop of crdp in s; 0 (and a one-time message) when one is in progress. */
+static int stop_begin(struct stop *s, struct call_rcu_data *crdp)
+{
+	struct stop *o;
+
+	pthread_mutex_lock(&stops_lock);
+	for (o = stops; o; o = o->next)
+		if (o->crdp == crdp)
+			break;
+	if (!o) {
+		s->crdp = crdp;
+		s->next = stops;
+		stops = s;
+	}
+	pthread_mutex_unlock(&stops_lock);
+	if (o)
+		warn_once(&warned_stop_twice, "call_rcu worker freed while a free of it is in progress; ignored.");
+	return !o;
+}
+
+static void stop_end(struct stop *s)
+{
+	struct stop **p;
+
+	pthread_mutex_lock(&stops_lock);
+	for (p = &stops; *p != s; p = &(*p)->next)
+		;
+	*p = s->next;
+	pthread_mutex_unlock(&stops_lock);
+}
+
+/* fork() child: the only thread; no stop is in progress. */
+static void stops_reset(void)
+{
+	init_mutex(&stops_lock);
+	stops = NULL;
 }
 
 static void gated_call_rcu_data_free(struct call_rcu_data *crdp)
@@ -643,28 +717,96 @@ static int every_cpu_has_worker(void)
 }
 
 /*
+ * The call_rcu() route (see the header). URCU_COMPAT_ROUTE_CPUS may be
+ * set only while every CPU has its worker. A detach of per-CPU workers
+ * through the header counts itself in cpu_detaches and clears the bit,
+ * under route_lock, before it detaches anything, and stops counting only
+ * once liburcu has detached them; note_call_rcu() sets the bit under
+ * route_lock, when no detach is counted and every CPU still has its
+ * worker. So no interleaving leaves the bit set once a CPU lost its
+ * worker through the header.
+ *
+ * route_asked: some call_rcu() asked the library where it goes, so the
+ * per-CPU route may be in use. A detach makes that CPU's calls go to the
+ * default worker, including calls in flight that looked the worker up a
+ * moment before: the default worker is noted then (see
+ * cpu_detach_begin() and cpu_detach_end()).
+ */
+static pthread_mutex_t route_lock = PTHREAD_MUTEX_INITIALIZER;
+static int cpu_detaches, route_asked;
+
+static void set_route_cpus(void)
+{
+	pthread_mutex_lock(&route_lock);
+	rcu_read_lock();
+	if (!cpu_detaches && every_cpu_has_worker())
+		uatomic_or(&URCU_COMPAT_SYM(route), URCU_COMPAT_ROUTE_CPUS);
+	rcu_read_unlock();
+	pthread_mutex_unlock(&route_lock);
+}
+
+/* The per-CPU route may be in use and reach the default worker: note it. */
+static void note_default_if_asked(void)
+{
+	cmm_smp_mb();	/* the caller's stores come before the read of route_asked */
+	if (uatomic_read(&route_asked) && !CMM_LOAD_SHARED(default_crdp))
+		note_default(get_default_call_rcu_data());
+}
+
+static void cpu_detach_begin(void)
+{
+	pthread_mutex_lock(&route_lock);
+	cpu_detaches++;
+	uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
+	pthread_mutex_unlock(&route_lock);
+	/*
+	 * A call_rcu() that took the route bit (set after route_asked)
+	 * before it was cleared may find its CPU's worker gone: the
+	 * default worker is known before any worker is detached.
+	 */
+	note_default_if_asked();
+}
+
+static void cpu_detach_end(void)
+{
+	/*
+	 * A first call_rcu() racing the detach: it stored route_asked before
+	 * it looked its CPU's worker up. Either it found it gone and noted
+	 * the default worker itself, or this sees route_asked.
+	 */
+	note_default_if_asked();
+	pthread_mutex_lock(&route_lock);
+	cpu_detaches--;
+	pthread_mutex_unlock(&route_lock);
+}
+
+/*
  * call_rcu() from a thread with neither its own nor a per-CPU worker
  * goes to the default worker, creating it: note it.
  */
 API void URCU_COMPAT_SYM(note_call_rcu)(void)
 {
 	struct call_rcu_data *crdp = NULL;
-	int cpu, all;
+	int cpu, all = 0;
 
 	if (get_thread_call_rcu_data()) {
 		URCU_COMPAT_SYM(thread_worker) = 1;
 		return;
 	}
+	if (!uatomic_read(&route_asked))
+		uatomic_set(&route_asked, 1);
+	cmm_smp_mb();	/* before the look-up: see cpu_detach_end() */
 	cpu = sched_getcpu();
 	rcu_read_lock();
-	all = every_cpu_has_worker();
 	if (cpu >= 0 && cpu < ncpus)
 		crdp = get_cpu_call_rcu_data(cpu);
+	if (crdp)
+		all = !CMM_LOAD_SHARED(cpu_detaches) && every_cpu_has_worker();
 	rcu_read_unlock();
-	if (all)
-		uatomic_or(&URCU_COMPAT_SYM(route), URCU_COMPAT_ROUTE_CPUS);
-	else if (!crdp)
+	if (!crdp)
 		note_default(get_default_call_rcu_data());
+	else if (all)
+		set_route_cpus();
 }
 
 API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp)
@@ -674,20 +816,18 @@ API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *cr
 }
 
 /*
- * Detaching a per-CPU worker: barriers no longer find it in the per-CPU
- * slots, yet it may hold callbacks until it is freed. Its record becomes
- * one the barriers cover like a created worker's, until the free.
+ * Detach cpu's worker (between cpu_detach_begin() and cpu_detach_end()).
+ * Barriers no longer find it in the per-CPU slots, yet it may hold
+ * callbacks until it is freed: its record becomes one the barriers cover
+ * like a created worker's, until the free. *oldp: the worker detached.
  */
-API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp)
+static int detach_cpu_worker(int cpu, struct call_rcu_data **oldp)
 {
 	struct call_rcu_data *old = NULL;
 	struct worker *w;
 	int ret = 0;
 
-	if (crdp)
-		return set_cpu_call_rcu_data(cpu, crdp);
-	/* That CPU's threads may reach the default worker now. */
-	uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
+	*oldp = NULL;
 	pthread_mutex_lock(&emul_lock);
 	rcu_read_lock();
 	if (cpu >= 0 && cpu < ncpus)
@@ -710,7 +850,23 @@ API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_dat
 	 * with liburcu's hooks holds while the library's atfork handler takes
 	 * emul_lock. Covering the worker before it is detached is harmless.
 	 */
-	return set_cpu_call_rcu_data(cpu, NULL);
+	ret = set_cpu_call_rcu_data(cpu, NULL);
+	if (!ret && !is_default(old))
+		*oldp = old;
+	return ret;
+}
+
+API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp)
+{
+	struct call_rcu_data *old;
+	int ret;
+
+	if (crdp)
+		return set_cpu_call_rcu_data(cpu, crdp);
+	cpu_detach_begin();
+	ret = detach_cpu_worker(cpu, &old);
+	cpu_detach_end();
+	return ret;
 }
 
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
@@ -837,30 +993,55 @@ static void emul_call_rcu_data_free(struct call_rcu_data *crdp)
 	end_drain(&token);
 }
 
-API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
-{
-	emul_call_rcu_data_free(crdp);
-}
+/*
+ * The per-CPU workers are freed as by liburcu's
+ * free_all_cpu_call_rcu_data(), in an order that loses nothing: each is
+ * detached first (see detach_cpu_worker()), a grace period lets the
+ * call_rcu() calls in flight on it finish, then its callbacks run on it
+ * (drain) before liburcu frees it. Drained while still attached, a worker
+ * would take more callbacks, which liburcu then moves to the default
+ * worker behind the barriers' back. What the library cannot detach (out
+ * of memory, or beyond the CPUs it knows: liburcu 0.12.5 and later size
+ * the array on the possible CPUs) is left to liburcu's own call, whose
+ * leftovers go to the default worker, noted then.
+ */
+#define CPU_BATCH	64	/* workers detached per grace period */
 
 API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 {
-	struct call_rcu_data *crdp;
-	int token;
-	long cpu;
+	struct call_rcu_data *batch[CPU_BATCH];
+	int n, i, token, has, left = 0;
+	long cpu = 0;
 
-	uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
-	pthread_mutex_lock(&emul_lock);
-	rcu_read_lock();
-	for (cpu = 0; cpu < ncpus; cpu++) {
-		crdp = get_cpu_call_rcu_data((int)cpu);
-		if (crdp && crdp != default_crdp)
-			start_drain(crdp, &token);
+	cpu_detach_begin();
+	while (cpu < ncpus) {
+		for (n = 0; cpu < ncpus && n < CPU_BATCH; cpu++) {
+			rcu_read_lock();
+			has = get_cpu_call_rcu_data((int)cpu) != NULL;
+			rcu_read_unlock();
+			if (!has)
+				continue;
+			if (detach_cpu_worker((int)cpu, &batch[n]))
+				left = 1;
+			else if (batch[n])
+				n++;
+		}
+		if (!n)
+			continue;
+		synchronize_rcu();	/* no call_rcu() reaches them any more */
+		pthread_mutex_lock(&emul_lock);
+		for (i = 0; i < n; i++)
+			start_drain(batch[i], &token);
+		wait_drain(&token);
+		pthread_mutex_unlock(&emul_lock);
+		for (i = 0; i < n; i++)
+			gated_call_rcu_data_free(batch[i]);
+		end_drain(&token);
 	}
-	rcu_read_unlock();
-	wait_drain(&token);
-	pthread_mutex_unlock(&emul_lock);
 	gated_free_all_cpu_call_rcu_data();
-	end_drain(&token);
+	if (left && !CMM_LOAD_SHARED(default_crdp))
+		note_default(get_default_call_rcu_data());
+	cpu_detach_end();
 }
 
 #define free_worker emul_call_rcu_data_free
@@ -884,6 +1065,8 @@ static void emul_child_fork(void)
 {
 	init_mutex(&emul_lock);
 	init_emul_conds();
+	init_mutex(&route_lock);
+	cpu_detaches = 0;
 }
 
 /*
@@ -1040,11 +1223,6 @@ static void note_default(struct call_rcu_data *crdp)
 
 #define free_worker gated_call_rcu_data_free
 
-API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
-{
-	gated_call_rcu_data_free(crdp);
-}
-
 API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 {
 	gated_free_all_cpu_call_rcu_data();
@@ -1083,6 +1261,20 @@ static void emul_after_fork_child(int had)
 
 #endif /* URCU_COMPAT_NATIVE_BARRIER */
 
+API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
+{
+	struct stop s;
+
+	if (!crdp || is_default(crdp)) {
+		gated_call_rcu_data_free(crdp);	/* liburcu ignores them */
+		return;
+	}
+	if (!stop_begin(&s, crdp))
+		return;
+	free_worker(crdp);
+	stop_end(&s);
+}
+
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
 {
 	struct call_rcu_data *crdp = get_default_call_rcu_data();
@@ -1091,6 +1283,13 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
 	return crdp;
 }
 
+/*
+ * Neither the thread's nor a per-CPU worker now: the default worker, or
+ * a per-CPU worker detached meanwhile, which must not be taken for it
+ * (the library would wait on it, and refuse to stop it, once freed).
+ * Asking liburcu for its default worker then creates none, except in
+ * that race.
+ */
 API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
 {
 	struct call_rcu_data *crdp;
@@ -1100,7 +1299,7 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
 	crdp = get_call_rcu_data();
 	dflt = crdp != get_thread_call_rcu_data() && !is_cpu_worker(crdp);
 	rcu_read_unlock();
-	if (dflt)
+	if (dflt && crdp == get_default_call_rcu_data())
 		note_default(crdp);
 	return crdp;
 }
@@ -1318,16 +1517,18 @@ static int stop_worker(struct call_rcu_data *crdp)
 
 API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
 {
+	struct stop s;
 	pthread_t tid;
 	int was_online;
 
-	if (!crdp || is_default(crdp))
+	if (!crdp || is_default(crdp) || !stop_begin(&s, crdp))
 		return;
 	tid = get_call_rcu_thread(crdp);
 	was_online = go_offline();
 	if (stop_worker(crdp))
 		pthread_join(tid, NULL);
 	come_back(was_online);
+	stop_end(&s);
 }
 
 /* ---------------------------------------------------------------- */
@@ -1395,11 +1596,12 @@ static void settle_conds(void)
 static void atfork_child(void)
 {
 	gate_reset();
+	stops_reset();
 	init_mutex(&probe_lock);
 	init_cond(&probe_cond);
 	emul_child_fork();
 	settle_conds();
-	CMM_STORE_SHARED(workers_lost_in_child, workers_at_fork);
+	CMM_STORE_SHARED(workers_lost_in_child, workers_at_fork || liburcu_has_workers());
 }
 
 static unsigned int exit_count = 1, exit_timeout_ms = 1000;
@@ -1412,8 +1614,43 @@ API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_
 
 static void urcu_compat_exit(void);
 
+/*
+ * Once loaded, the library stays until the process ends. After a
+ * dlclose() of whatever brought it in (a plugin), liburcu and its
+ * threads would still use its code and static storage: a bounded
+ * barrier's helper thread, rendezvous callbacks queued on the workers, a
+ * thread-specific key's destructor. The shared library is linked with
+ * -z nodelete. Any other object holding this code (a plugin built with
+ * the static library or the two files) marks itself RTLD_NODELETE here;
+ * either way a later dlopen() finds it still there: no second
+ * constructor, no second key. Weak: with glibc before 2.34 a process
+ * that never loaded libdl unloads nothing; the main program (no name) is
+ * never unloaded.
+ */
+extern __typeof__(dladdr1) dladdr1 __attribute__((weak));
+extern __typeof__(dlopen) dlopen __attribute__((weak));
+
+static void stay_loaded(void)
+{
+	struct link_map *map = NULL;
+	Dl_info info;
+	ElfW(Dyn) *d;
+
+	if (!dladdr1 || !dlopen ||
+	    !dladdr1(&ncpus, &info, (void **)&map, RTLD_DL_LINKMAP) ||
+	    !map || !map->l_name || !map->l_name[0])
+		return;
+	for (d = map->l_ld; d && d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_FLAGS_1 && (d->d_un.d_val & DF_1_NODELETE))
+			return;
+	/* Never closed: the object stays whatever its count. */
+	if (!dlopen(map->l_name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE))
+		fprintf(stderr, "[error] urcu-compat: cannot keep the library loaded; do not unload it.\n");
+}
+
 static void __attribute__((constructor)) urcu_compat_init(void)
 {
+	stay_loaded();
 	ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	if (pthread_condattr_init(&monotonic_attr) ||
 	    pthread_condattr_setclock(&monotonic_attr, CLOCK_MONOTONIC))

@@ -178,9 +178,17 @@ static inline void free_cpu_workers(void)
 }
 
 /*
+ * A child that hangs is killed by SIGALRM after this many seconds, far
+ * beyond what any child here needs: a hang is then a failure of its test
+ * instead of a blocked suite. Never a measure of speed.
+ */
+#define CHILD_WATCHDOG_S	120
+
+/*
  * Run fn in a fork() child and return its verdict (0: pass), read from a
  * pipe: under a leak checker the child's exit code is not the test's.
- * With handlers, liburcu's call_rcu fork hooks run around fork().
+ * With handlers, liburcu's call_rcu fork hooks run around fork(). A
+ * child killed by the watchdog gives no verdict: -1.
  */
 static inline int run_in_child(int (*fn)(void), int with_handlers)
 {
@@ -194,6 +202,7 @@ static inline int run_in_child(int (*fn)(void), int with_handlers)
 		call_rcu_before_fork();
 	pid = fork();
 	if (pid == 0) {
+		alarm(CHILD_WATCHDOG_S);
 		if (with_handlers)
 			call_rcu_after_fork_child();
 		verdict = (char)fn();

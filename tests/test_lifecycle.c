@@ -26,6 +26,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -47,6 +48,8 @@ static struct join_record join_log[JOIN_LOG_MAX];
 static unsigned int join_calls;
 static pthread_t join_refused;	/* a thread that never exits: joining it hangs */
 static int join_refuse_set;
+static pthread_t join_held;	/* its join waits for join_hold to open */
+static struct gate *join_hold;
 static int (*real_join)(pthread_t, void **);
 static pthread_once_t real_join_once = PTHREAD_ONCE_INIT;
 
@@ -61,6 +64,7 @@ static void find_real_join(void)
 
 int pthread_join(pthread_t tid, void **retval)
 {
+	struct gate *hold;
 	unsigned int slot;
 	int refuse, ret;
 
@@ -72,7 +76,18 @@ int pthread_join(pthread_t tid, void **retval)
 		join_log[slot].ret = JOIN_RUNNING;
 	}
 	refuse = join_refuse_set && pthread_equal(tid, join_refused);
+	hold = join_hold && pthread_equal(tid, join_held) ? join_hold : NULL;
 	pthread_mutex_unlock(&join_lock);
+
+	if (hold) {
+		/* Not gate_pass(): the RCU state of the joining thread is not ours. */
+		pthread_mutex_lock(&hold->lock);
+		hold->entered = 1;
+		pthread_cond_broadcast(&hold->cond);
+		while (!hold->open)
+			pthread_cond_wait(&hold->cond, &hold->lock);
+		pthread_mutex_unlock(&hold->lock);
+	}
 
 	/* A join of the refused thread is logged, not made: it would never return. */
 	ret = refuse ? EDEADLK : real_join(tid, retval);
@@ -135,6 +150,15 @@ static void allow_all_joins(void)
 {
 	pthread_mutex_lock(&join_lock);
 	join_refuse_set = 0;
+	pthread_mutex_unlock(&join_lock);
+}
+
+/* A join of tid, by anyone, enters g and waits there until g opens. */
+static void hold_join_of(pthread_t tid, struct gate *g)
+{
+	pthread_mutex_lock(&join_lock);
+	join_held = tid;
+	join_hold = g;
 	pthread_mutex_unlock(&join_lock);
 }
 
@@ -528,6 +552,9 @@ struct report {
 	unsigned long joins;		/* joins of a thread that must not be joined */
 	unsigned long reused;		/* new workers at a freed default's address */
 	int grandchild_status;		/* exit status of a grandchild, 256 + signal */
+	long barrier2_ret;		/* what a second barrier returned */
+	unsigned long stale_route;	/* call_rcu() route said "every CPU has a worker" */
+	unsigned long message;		/* the expected message was printed on stderr */
 };
 
 static const char *self_exe;	/* this executable, for the scenarios */
@@ -973,6 +1000,181 @@ static int scenario_free_default_seen_from_callback(void)
 	return 0;
 }
 
+/*
+ * The end of a scenario that does not test exit: liburcu 0.7.16's signal
+ * flavor aborts at exit in any process that used call_rcu() (its workers
+ * are still registered readers), so these leave without destructors.
+ */
+static int leave_scenario(int status)
+{
+	fflush(stdout);
+	fflush(stderr);
+	_exit(status);
+}
+
+/*
+ * free_all_cpu_call_rcu_data() with a call_rcu() in the middle of it: the
+ * free is held while CPU 0's worker blocks in a callback, and the call is
+ * made once the free has started. Afterwards no CPU has a worker, so
+ * call_rcu() reaches the default worker, and a barrier must wait for it.
+ */
+static struct gated cpu0_gated, after_gated;
+
+static void *free_all_cpu_workers(void *arg)
+{
+	(void)arg;
+	rcu_register_thread();
+	test_offline();	/* QSBR: liburcu's free waits for workers that wait for grace periods */
+	free_all_cpu_call_rcu_data();
+	test_online();
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* Emulation: does the call_rcu() route take every CPU to have its worker? */
+static int route_says_every_cpu(void)
+{
+#if URCU_COMPAT_NATIVE_BARRIER
+	return 0;
+#else
+	return (CMM_LOAD_SHARED(URCU_COMPAT_SYM(route)) & URCU_COMPAT_ROUTE_CPUS) != 0;
+#endif
+}
+
+static int scenario_free_all_cpu_during_call_rcu(void)
+{
+	struct call_rcu_data *cpu0;
+	pthread_t tid;
+
+	alarm(CHILD_WATCHDOG_S);
+	rcu_register_thread();
+	if (create_all_cpu_call_rcu_data(0))
+		return 70;
+	rcu_read_lock();
+	cpu0 = get_cpu_call_rcu_data(0);
+	rcu_read_unlock();
+	if (!cpu0)
+		return 71;
+	set_thread_call_rcu_data(cpu0);
+	block_worker_on(&cpu0_gated, NULL);
+	set_thread_call_rcu_data(NULL);
+	child_queue_counted(&rep->ran);		/* per-CPU route: every CPU has its worker */
+	if (!URCU_COMPAT_NATIVE_BARRIER && !route_says_every_cpu())
+		return 72;
+	if (pthread_create(&tid, NULL, free_all_cpu_workers, NULL))
+		return 73;
+	/*
+	 * Emulation: the free starts by taking the per-CPU route away; wait
+	 * for that. It cannot finish before CPU 0's worker is released.
+	 */
+	test_offline();
+	while (route_says_every_cpu())
+		sched_yield();
+	test_online();
+	child_queue_counted(&rep->ran);		/* while the free is in progress */
+	gate_open(&cpu0_gated.gate);
+	test_join(tid);
+	rep->stale_route = route_says_every_cpu();
+
+	/* call_rcu() now reaches the default worker, held by a callback. */
+	block_worker_on(&after_gated, NULL);
+	child_queue_counted(&rep->behind);
+	rep->barrier_ret = urcu_compat_barrier_timeout(0);	/* must not be 0 */
+	gate_open(&after_gated.gate);
+	rep->barrier2_ret = urcu_compat_barrier();
+	rep->ran_at_barrier = uatomic_read(&rep->behind) + uatomic_read(&rep->ran);
+	return leave_scenario(0);
+}
+
+/*
+ * A fork() child, without liburcu's handlers, of a parent with per-CPU
+ * workers that never ran a barrier: the workers' threads are gone there.
+ */
+static int child_without_cpu_workers(void)
+{
+	if (urcu_compat_barrier() != -ESRCH)
+		return 1;
+	if (urcu_compat_barrier_timeout(UINT_MAX) != -ESRCH)
+		return 2;
+	rcu_barrier();	/* returns, with a message */
+	return 0;
+}
+
+static int scenario_fork_child_of_cpu_workers(void)
+{
+	alarm(2 * CHILD_WATCHDOG_S);
+	rcu_register_thread();
+	if (create_all_cpu_call_rcu_data(0))
+		return 80;
+	rep->barrier_ret = run_in_child(child_without_cpu_workers, 0);
+	return leave_scenario(0);
+}
+
+/*
+ * Two threads stop the same worker at once: the first is held in the
+ * join of the worker's thread (by the library or by liburcu) while the
+ * second call is made. stderr is kept in a file meanwhile.
+ */
+static struct gate join_gate;
+
+static void *stop_worker_thread(void *crdp)
+{
+	rcu_register_thread();
+	urcu_compat_call_rcu_data_free(crdp);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static int scenario_free_same_worker_twice_at_once(void)
+{
+	static const char expect[] = "[error] urcu-compat: ";
+	struct call_rcu_data *crdp;
+	char text[512];
+	FILE *err = tmpfile();
+	pthread_t worker, stopper;
+	unsigned int mark;
+	size_t len;
+	int saved;
+
+	alarm(CHILD_WATCHDOG_S);
+	if (!err)
+		return 90;
+	rcu_register_thread();
+	crdp = create_call_rcu_data(0, -1);
+	if (!crdp)
+		return 91;
+	worker = get_call_rcu_thread(crdp);
+	synchronize_rcu();
+	gate_init(&join_gate);
+	hold_join_of(worker, &join_gate);
+	mark = join_mark();
+	if (pthread_create(&stopper, NULL, stop_worker_thread, crdp))
+		return 92;
+	gate_wait_entered(&join_gate);		/* the first stop is joining */
+
+	fflush(stderr);
+	saved = dup(2);
+	if (saved < 0 || dup2(fileno(err), 2) < 0)
+		return 93;
+	urcu_compat_call_rcu_data_free(crdp);	/* must return at once */
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+
+	gate_open(&join_gate);
+	test_join(stopper);
+	rep->joins = joins_of_since(worker, mark, NULL);
+	rewind(err);
+	len = fread(text, 1, sizeof(text) - 1, err);
+	text[len] = '\0';
+	fclose(err);
+	fputs(text, stderr);
+	rep->message = strstr(text, expect) != NULL;
+	child_queue_counted(&rep->ran);
+	rep->barrier_ret = urcu_compat_barrier();
+	return leave_scenario(0);
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -990,6 +1192,9 @@ static const struct {
 	{ "exit-from-callback", scenario_exit_from_callback },
 	{ "exit-in-read-side", scenario_exit_in_read_side },
 	{ "fork-before-rcu-use", scenario_fork_before_rcu_use },
+	{ "free-all-cpu-during-call-rcu", scenario_free_all_cpu_during_call_rcu },
+	{ "fork-child-of-cpu-workers", scenario_fork_child_of_cpu_workers },
+	{ "free-same-worker-twice-at-once", scenario_free_same_worker_twice_at_once },
 };
 
 static int scenario_main(const char *name, const char *fdarg)
@@ -1033,6 +1238,42 @@ static void test_free_default_worker_seen_from_callback(void **state)
 	assert_int_equal(r.joins, 0);
 	assert_int_equal(r.barrier_ret, 0);
 	assert_int_equal(r.ran, 1);
+}
+
+/*
+ * A second urcu_compat_call_rcu_data_free() of a worker whose stop is in
+ * progress returns at once with a one-time message; the first one
+ * completes, and the worker's thread is joined exactly once.
+ */
+static void test_free_same_worker_twice_at_once(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("free-same-worker-twice-at-once", &r), 0);
+	assert_int_equal(r.joins, 1);
+	assert_int_equal(r.message, 1);
+	assert_int_equal(r.barrier_ret, 0);
+	assert_int_equal(r.ran, 1);
+}
+
+/*
+ * free_all_cpu_call_rcu_data() while call_rcu() is called: afterwards
+ * the barriers wait for the default worker, where call_rcu() now goes.
+ */
+static void test_barrier_after_free_all_cpu_call_rcu_data(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("free-all-cpu-during-call-rcu", &r), 0);
+	if (r.stale_route || r.barrier_ret != -ETIMEDOUT)
+		printf("# after the free: route \"every CPU has a worker\" %lu, barrier behind a blocked default worker returned %ld\n",
+		       r.stale_route, r.barrier_ret);
+	assert_int_equal(r.stale_route, 0);
+	assert_int_equal(r.barrier_ret, -ETIMEDOUT);
+	assert_int_equal(r.barrier2_ret, 0);
+	assert_int_equal(r.ran_at_barrier, 3);
 }
 
 /* ---------------------------------------------------------------- */
@@ -1192,6 +1433,21 @@ static void test_fork_before_any_rcu_use(void **state)
 	assert_int_equal(r.chain_ran, EXIT_REQUEUES + 1);
 }
 
+/*
+ * Per-CPU workers, no barrier yet, fork() without liburcu's handlers:
+ * the child's barriers are refused at once, rcu_barrier() returns.
+ */
+static void test_barrier_in_fork_child_of_cpu_workers(void **state)
+{
+	struct report r;
+
+	(void)state;
+	assert_int_equal(run_scenario("fork-child-of-cpu-workers", &r), 0);
+	if (r.barrier_ret)
+		printf("# the child's verdict: %ld (-1: killed by the watchdog)\n", r.barrier_ret);
+	assert_int_equal(r.barrier_ret, 0);
+}
+
 /* ---------------------------------------------------------------- */
 /* 5. Exit never hangs                                                */
 /* ---------------------------------------------------------------- */
@@ -1276,6 +1532,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_free_ignores_null_and_default_worker),
 		cmocka_unit_test(test_free_in_child_with_handlers),
 		cmocka_unit_test(test_free_default_worker_seen_from_callback),
+		cmocka_unit_test(test_free_same_worker_twice_at_once),
+		cmocka_unit_test(test_barrier_after_free_all_cpu_call_rcu_data),
 		cmocka_unit_test_teardown(test_barrier_timeout_with_blocked_callback, open_gates),
 		cmocka_unit_test(test_exit_barriers_run_queued_and_chained_callbacks),
 		cmocka_unit_test(test_exit_barriers_in_child_with_handlers),
@@ -1283,6 +1541,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_exit_barriers_off),
 		cmocka_unit_test_teardown(test_fork_child_without_handlers_exits, open_gates),
 		cmocka_unit_test(test_fork_before_any_rcu_use),
+		cmocka_unit_test(test_barrier_in_fork_child_of_cpu_workers),
 		cmocka_unit_test(test_exit_with_callback_blocked_forever),
 		cmocka_unit_test(test_exit_from_callback),
 #if !URCU_COMPAT_IS_QSBR
