@@ -198,16 +198,26 @@ static double child_exit_ms(void (*fn)(void))
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	test_online();
 	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 	return now_ms() - t0;
 }
 
+/*
+ * The blocked callback is on a worker of the child's own: liburcu
+ * 0.12.5, 0.13.3+ wait at exit for a default worker stuck in a callback,
+ * whatever the library does when its exit barriers are off.
+ */
 static void exit_off_with_blocked_callback(void)
 {
 	struct rcu_head *behind = malloc(sizeof(*behind));
+	struct call_rcu_data *own = create_call_rcu_data(0, -1);
 
 	memset(&block_gate, 0, sizeof(block_gate));
 	pthread_mutex_init(&block_gate.lock, NULL);
 	pthread_cond_init(&block_gate.cond, NULL);
+	if (!own)
+		_exit(2);
+	set_thread_call_rcu_data(own);
 	call_rcu(&block_head, block_cb);
 	if (behind)
 		call_rcu(behind, behind_cb);
