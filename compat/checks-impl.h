@@ -62,7 +62,10 @@ static void deadline_in(struct timespec *ts, unsigned int ms)
 	}
 }
 
-/* Wait on cond; return ETIMEDOUT once deadline (if any) has passed. */
+/*
+ * Wait on cond; return ETIMEDOUT once deadline (if any) has passed. Called
+ * with mutex held; returns with it held.
+ */
 static int wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex,
 		      const struct timespec *deadline)
 {
@@ -174,7 +177,7 @@ static int barrier_misuse(void)
 }
 
 /* QSBR: an online caller goes offline while it waits. */
-static int go_offline(void)
+static int qsbr_offline_to_wait(void)
 {
 	if (URCU_COMPAT_IS_QSBR && reader_active()) {
 		rcu_thread_offline();
@@ -183,7 +186,7 @@ static int go_offline(void)
 	return 0;
 }
 
-static void come_back(int was_online)
+static void qsbr_online_after_wait(int was_online)
 {
 	if (was_online)
 		rcu_thread_online();
@@ -201,6 +204,7 @@ static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static int gate_frees, gate_forking;
 
+/* Takes gate_lock; the caller holds no lock of the library. */
 static void gate_enter(int fork)
 {
 	pthread_mutex_lock(&gate_lock);
@@ -216,6 +220,7 @@ static void gate_enter(int fork)
 	pthread_mutex_unlock(&gate_lock);
 }
 
+/* Takes gate_lock. */
 static void gate_leave(int fork)
 {
 	pthread_mutex_lock(&gate_lock);
@@ -253,7 +258,10 @@ static pthread_mutex_t stops_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stop *stops;
 static int warned_stop_twice;
 
-/* Record the stop of crdp in s; 0 (and a one-time message) when one is in progress. */
+/*
+ * Record the stop of crdp in s; 0 (and a one-time message) when one is in
+ * progress. Takes stops_lock.
+ */
 static int stop_begin(struct stop *s, struct call_rcu_data *crdp)
 {
 	struct stop *o;
@@ -273,6 +281,7 @@ static int stop_begin(struct stop *s, struct call_rcu_data *crdp)
 	return !o;
 }
 
+/* Takes stops_lock. */
 static void stop_end(struct stop *s)
 {
 	struct stop **p;
@@ -291,6 +300,7 @@ static void stops_reset(void)
 	stops = NULL;
 }
 
+/* Passes the gate; the caller holds no lock of the library. */
 static void gated_call_rcu_data_free(struct call_rcu_data *crdp)
 {
 	gate_enter(0);
@@ -298,6 +308,7 @@ static void gated_call_rcu_data_free(struct call_rcu_data *crdp)
 	gate_leave(0);
 }
 
+/* Passes the gate; the caller holds no lock of the library. */
 static void gated_free_all_cpu_call_rcu_data(void)
 {
 	gate_enter(0);
@@ -307,14 +318,14 @@ static void gated_free_all_cpu_call_rcu_data(void)
 
 /* The barriers: the checks, then the mode's barrier. */
 
-API int urcu_compat_barrier(void)
+URCU_COMPAT_API int urcu_compat_barrier(void)
 {
 	int ret = barrier_misuse();
 
 	return ret ? ret : mode_barrier(NULL);
 }
 
-API int urcu_compat_barrier_timeout(unsigned int timeout_ms)
+URCU_COMPAT_API int urcu_compat_barrier_timeout(unsigned int timeout_ms)
 {
 	struct timespec deadline;
 	int ret = barrier_misuse();
@@ -325,17 +336,17 @@ API int urcu_compat_barrier_timeout(unsigned int timeout_ms)
 	return mode_barrier(&deadline);
 }
 
-API int urcu_compat_native_barrier(void)
+URCU_COMPAT_API int urcu_compat_native_barrier(void)
 {
 	return URCU_COMPAT_NATIVE_BARRIER;
 }
 
-API int urcu_compat_version(void)
+URCU_COMPAT_API int urcu_compat_version(void)
 {
 	return URCU_COMPAT_VERSION;
 }
 
-API void URCU_COMPAT_SYM(rcu_barrier)(void)
+URCU_COMPAT_API void URCU_COMPAT_SYM(rcu_barrier)(void)
 {
 	static int warned_reader, warned_worker, warned_child, warned_nomem;
 	int ret = urcu_compat_barrier();

@@ -14,38 +14,47 @@
  */
 #define SLOTS 32
 
-struct worker;
+struct worker_record;
 
 struct rendezvous {
 	struct rcu_head head;
-	struct worker *w;
+	struct worker_record *w;
 	unsigned int slot;
 };
 
-struct worker {
+/*
+ * What the emulation knows of one call_rcu worker ("worker" is liburcu's
+ * struct call_rcu_data and its thread).
+ */
+struct worker_record {
 	struct cds_list_head node;
 	struct call_rcu_data *crdp;	/* NULL once liburcu has freed it */
 	struct rendezvous rv[SLOTS];	/* one per barrier in flight */
 	struct rcu_head drain_head;	/* follows the callbacks of a freed worker */
-	void *freeing;			/* set by the free in progress */
-	unsigned char owned;		/* created through the header */
+	void *freeing;			/* free_id of the free in progress */
+	/*
+	 * Covered by every barrier until freed, not only while a CPU has
+	 * it: created through the header, or a per-CPU worker the header
+	 * detached (it may still hold callbacks).
+	 */
+	unsigned char keep_until_freed;
 	unsigned char seen;		/* per-CPU worker in the current scan */
 	unsigned int rv_pending;	/* bit per slot: rendezvous queued */
 	unsigned char drain_pending;
 	unsigned char dying;		/* being freed: no more rendezvous */
-	unsigned char spare;		/* spare_worker, lent to a free out of memory */
+	unsigned char spare;		/* spare_record, lent to a free out of memory */
 	unsigned int drain_waited;	/* bit per slot: that barrier counts the drain */
 };
 
 static pthread_mutex_t emul_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t emul_done;	/* a drain ran */
+static pthread_cond_t drain_ran;	/* a drain marker ran */
 /*
  * Generation g completed: gen_done[g % SLOTS]. One condition per slot, so
  * that a completion wakes its own callers only: a crowd of woken callers
  * on a busy machine delays the workers' grace periods.
  */
 static pthread_cond_t gen_done[SLOTS];
-static CDS_LIST_HEAD(workers);
+static CDS_LIST_HEAD(records);
 /*
  * Barrier generations: started - completed are in flight, generation g
  * in slot g % SLOTS with outstanding[] rendezvous (+1 while starting).
@@ -53,21 +62,23 @@ static CDS_LIST_HEAD(workers);
 static unsigned long started, completed;
 static unsigned long outstanding[SLOTS];
 static unsigned char slot_done[SLOTS];
-static struct worker default_worker;	/* static: never freed */
-static struct worker spare_worker;	/* lent to a free out of memory */
-API int URCU_COMPAT_SYM(route);
-API __thread int URCU_COMPAT_SYM(thread_worker);
+static struct worker_record default_record;	/* static: never freed */
+static struct worker_record spare_record;	/* lent to a free out of memory */
+URCU_COMPAT_API int urcu_compat_call_rcu_fast;
+URCU_COMPAT_API __thread int urcu_compat_thread_has_worker;
 
+/* Under emul_lock. */
 static int mode_may_have_workers(void)
 {
-	return !cds_list_empty(&workers) || default_crdp;
+	return !cds_list_empty(&records) || default_crdp;
 }
 
-static struct worker *find_worker(struct call_rcu_data *crdp)
+/* Under emul_lock. */
+static struct worker_record *find_record(struct call_rcu_data *crdp)
 {
-	struct worker *w;
+	struct worker_record *w;
 
-	cds_list_for_each_entry(w, &workers, node)
+	cds_list_for_each_entry(w, &records, node)
 		if (w->crdp == crdp && !w->dying)
 			return w;
 	return NULL;
@@ -77,7 +88,7 @@ static void init_emul_conds(void)
 {
 	unsigned int i;
 
-	init_cond(&emul_done);
+	init_cond(&drain_ran);
 	for (i = 0; i < SLOTS; i++)
 		init_cond(&gen_done[i]);
 }
@@ -86,12 +97,12 @@ static void mode_conds_fallback(const pthread_cond_t *fallback)
 {
 	unsigned int i;
 
-	emul_done = *fallback;
+	drain_ran = *fallback;
 	for (i = 0; i < SLOTS; i++)
 		gen_done[i] = *fallback;
 }
 
-static void init_worker(struct worker *w)
+static void init_record(struct worker_record *w)
 {
 	unsigned int i;
 
@@ -101,23 +112,24 @@ static void init_worker(struct worker *w)
 	}
 }
 
-static struct worker *new_worker(struct call_rcu_data *crdp, int owned)
+/* Under emul_lock. */
+static struct worker_record *new_record(struct call_rcu_data *crdp, int keep_until_freed)
 {
-	struct worker *w = calloc(1, sizeof(*w));
+	struct worker_record *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
-	init_worker(w);
+	init_record(w);
 	w->crdp = crdp;
-	w->owned = owned;
-	cds_list_add_tail(&w->node, &workers);
+	w->keep_until_freed = keep_until_freed;
+	cds_list_add_tail(&w->node, &records);
 	return w;
 }
 
 /* Free a record nobody can reach any more. Under emul_lock. */
-static void release_worker(struct worker *w)
+static void release_record(struct worker_record *w)
 {
-	if (w == &default_worker || !w->dying || w->crdp ||
+	if (w == &default_record || !w->dying || w->crdp ||
 	    w->rv_pending || w->drain_pending)
 		return;
 	cds_list_del(&w->node);
@@ -139,7 +151,7 @@ static void complete_slot(unsigned int slot)
 }
 
 /* One rendezvous of the barrier in slot done. Under emul_lock. */
-static void finish_one(unsigned int slot)
+static void slot_count_down(unsigned int slot)
 {
 	if (!uatomic_add_return(&outstanding[slot], -1))
 		complete_slot(slot);
@@ -157,14 +169,14 @@ static void finish_one(unsigned int slot)
 static void barrier_cb(struct rcu_head *head)
 {
 	struct rendezvous *rv = caa_container_of(head, struct rendezvous, head);
-	struct worker *w = rv->w;
+	struct worker_record *w = rv->w;
 	unsigned int slot = rv->slot;
 
 	if (CMM_LOAD_SHARED(w->dying)) {
 		pthread_mutex_lock(&emul_lock);
 		uatomic_and(&w->rv_pending, ~(1U << slot));
-		finish_one(slot);
-		release_worker(w);
+		slot_count_down(slot);
+		release_record(w);
 		pthread_mutex_unlock(&emul_lock);
 		return;
 	}
@@ -178,25 +190,26 @@ static void barrier_cb(struct rcu_head *head)
 }
 
 /* Barriers that wait for this drain are done with it. Under emul_lock. */
-static void finish_drain_waits(struct worker *w)
+static void finish_drain_waits(struct worker_record *w)
 {
 	unsigned int slot;
 
 	for (slot = 0; slot < SLOTS; slot++)
 		if (w->drain_waited & (1U << slot))
-			finish_one(slot);
+			slot_count_down(slot);
 	w->drain_waited = 0;
 }
 
+/* Runs in the worker; takes emul_lock. */
 static void drain_cb(struct rcu_head *head)
 {
-	struct worker *w = caa_container_of(head, struct worker, drain_head);
+	struct worker_record *w = caa_container_of(head, struct worker_record, drain_head);
 
 	pthread_mutex_lock(&emul_lock);
 	w->drain_pending = 0;
 	finish_drain_waits(w);
-	release_worker(w);
-	pthread_cond_broadcast(&emul_done);	/* the free waits for it */
+	release_record(w);
+	pthread_cond_broadcast(&drain_ran);	/* the free waits for it */
 	pthread_mutex_unlock(&emul_lock);
 }
 
@@ -208,16 +221,16 @@ static void drain_cb(struct rcu_head *head)
 static int scan_cpu_workers(void)
 {
 	struct call_rcu_data *crdp;
-	struct worker *w;
+	struct worker_record *w;
 	long cpu;
 
 	for (cpu = 0; cpu < ncpus; cpu++) {
 		crdp = get_cpu_call_rcu_data((int)cpu);
 		if (!crdp || crdp == default_crdp)
 			continue;
-		w = find_worker(crdp);
+		w = find_record(crdp);
 		if (!w)
-			w = new_worker(crdp, 0);
+			w = new_record(crdp, 0);
 		if (!w)
 			return -ENOMEM;
 		w->seen = 1;
@@ -225,7 +238,8 @@ static int scan_cpu_workers(void)
 	return 0;
 }
 
-static void enqueue_rendezvous(struct worker *w, unsigned int slot)
+/* Under emul_lock and the RCU read lock (start_barrier()). */
+static void enqueue_rendezvous(struct worker_record *w, unsigned int slot)
 {
 	uatomic_or(&w->rv_pending, 1U << slot);
 	uatomic_inc(&outstanding[slot]);
@@ -235,7 +249,7 @@ static void enqueue_rendezvous(struct worker *w, unsigned int slot)
 /* Start the next barrier: one rendezvous per worker. Under emul_lock. */
 static int start_barrier(void)
 {
-	struct worker *w, *tmp;
+	struct worker_record *w, *tmp;
 	unsigned int slot;
 	int ret;
 
@@ -246,23 +260,23 @@ static int start_barrier(void)
 	CMM_STORE_SHARED(started, started + 1);	/* read unlocked by mode_barrier() */
 	slot = started % SLOTS;
 	uatomic_set(&outstanding[slot], 1);
-	cds_list_for_each_entry(w, &workers, node) {
+	cds_list_for_each_entry(w, &records, node) {
 		if (w->dying) {
 			if (w->drain_pending) {
 				w->drain_waited |= 1U << slot;
 				uatomic_inc(&outstanding[slot]);
 			}
-		} else if (w->owned || w->seen) {
+		} else if (w->keep_until_freed || w->seen) {
 			enqueue_rendezvous(w, slot);
 		}
 	}
-	if (default_crdp)	/* mode_note_default() set default_worker.crdp */
-		enqueue_rendezvous(&default_worker, slot);
+	if (default_crdp)	/* mode_saw_default_worker() set default_record.crdp */
+		enqueue_rendezvous(&default_record, slot);
 out:
 	rcu_read_unlock();
 	/* Forget per-CPU workers that are gone. */
-	cds_list_for_each_entry_safe(w, tmp, &workers, node) {
-		if (!w->owned && !w->seen && !w->dying &&
+	cds_list_for_each_entry_safe(w, tmp, &records, node) {
+		if (!w->keep_until_freed && !w->seen && !w->dying &&
 		    !CMM_LOAD_SHARED(w->rv_pending)) {
 			cds_list_del(&w->node);
 			free(w);
@@ -271,7 +285,7 @@ out:
 		}
 	}
 	if (!ret)
-		finish_one(slot);
+		slot_count_down(slot);
 	return ret;
 }
 
@@ -282,6 +296,7 @@ out:
  * once while fewer than SLOTS are in flight (its rendezvous may join the
  * batch of the one in flight); otherwise it waits and shares the next one
  * with every caller that arrived before it started.
+ * Takes emul_lock, and waits on gen_done[] with it.
  */
 static int mode_barrier(const struct timespec *deadline)
 {
@@ -306,9 +321,9 @@ static int mode_barrier(const struct timespec *deadline)
 		 * gen_done[need % SLOTS] also serves a caller waiting for a
 		 * free slot: that slot's barrier is the oldest in flight.
 		 */
-		was_online = go_offline();
+		was_online = qsbr_offline_to_wait();
 		rc = wait_until(&gen_done[need % SLOTS], &emul_lock, deadline);
-		come_back(was_online);
+		qsbr_online_after_wait(was_online);
 		if (rc == ETIMEDOUT && seq_before(completed, need)) {
 			ret = -ETIMEDOUT;
 			break;
@@ -318,16 +333,19 @@ static int mode_barrier(const struct timespec *deadline)
 	return ret;
 }
 
-/* Record the default worker, which exists once liburcu handed it out. */
-static void mode_note_default(struct call_rcu_data *crdp)
+/*
+ * Record the default worker, which exists once liburcu handed it out.
+ * Takes emul_lock.
+ */
+static void mode_saw_default_worker(struct call_rcu_data *crdp)
 {
 	if (!crdp)
 		return;
 	pthread_mutex_lock(&emul_lock);
 	default_crdp = crdp;
-	default_worker.crdp = crdp;
+	default_record.crdp = crdp;
 	pthread_mutex_unlock(&emul_lock);
-	uatomic_or(&URCU_COMPAT_SYM(route), URCU_COMPAT_ROUTE_DEFAULT);
+	uatomic_or(&urcu_compat_call_rcu_fast, URCU_COMPAT_FAST_DEFAULT_KNOWN);
 }
 
 /* Has every CPU its worker? Under the RCU read lock. */
@@ -342,84 +360,90 @@ static int every_cpu_has_worker(void)
 }
 
 /*
- * The call_rcu() route (see the header). URCU_COMPAT_ROUTE_CPUS may be
+ * The call_rcu() route (see the header). URCU_COMPAT_FAST_CPU_WORKERS may be
  * set only while every CPU has its worker. A detach of per-CPU workers
  * through the header counts itself in cpu_detaches and clears the bit,
- * under route_lock, before it detaches anything, and stops counting only
- * once liburcu has detached them; note_call_rcu() sets the bit under
- * route_lock, when no detach is counted and every CPU still has its
+ * under fast_path_lock, before it detaches anything, and stops counting only
+ * once liburcu has detached them; urcu_compat_call_rcu_slow() sets the bit under
+ * fast_path_lock, when no detach is counted and every CPU still has its
  * worker. So no interleaving leaves the bit set once a CPU lost its
  * worker through the header.
  *
- * route_asked: some call_rcu() asked the library where it goes, so the
+ * fast_path_asked: some call_rcu() asked the library where it goes, so the
  * per-CPU route may be in use. A detach makes that CPU's calls go to the
  * default worker, including calls in flight that looked the worker up a
  * moment before: the default worker is noted then (see
  * cpu_detach_begin() and cpu_detach_end()).
  */
-static pthread_mutex_t route_lock = PTHREAD_MUTEX_INITIALIZER;
-static int cpu_detaches, route_asked;
+static pthread_mutex_t fast_path_lock = PTHREAD_MUTEX_INITIALIZER;
+static int cpu_detaches, fast_path_asked;
 
-static void set_route_cpus(void)
+/* Takes fast_path_lock, then the RCU read lock. */
+static void set_fast_path_cpus(void)
 {
-	pthread_mutex_lock(&route_lock);
+	pthread_mutex_lock(&fast_path_lock);
 	rcu_read_lock();
 	if (!cpu_detaches && every_cpu_has_worker())
-		uatomic_or(&URCU_COMPAT_SYM(route), URCU_COMPAT_ROUTE_CPUS);
+		uatomic_or(&urcu_compat_call_rcu_fast, URCU_COMPAT_FAST_CPU_WORKERS);
 	rcu_read_unlock();
-	pthread_mutex_unlock(&route_lock);
+	pthread_mutex_unlock(&fast_path_lock);
 }
 
-/* The per-CPU route may be in use and reach the default worker: note it. */
+/*
+ * The per-CPU route may be in use and reach the default worker: note it.
+ * No lock held: may take emul_lock.
+ */
 static void note_default_if_asked(void)
 {
-	cmm_smp_mb();	/* the caller's stores come before the read of route_asked */
-	if (uatomic_read(&route_asked) && !CMM_LOAD_SHARED(default_crdp))
-		mode_note_default(get_default_call_rcu_data());
+	cmm_smp_mb();	/* the caller's stores come before the read of fast_path_asked */
+	if (uatomic_read(&fast_path_asked) && !CMM_LOAD_SHARED(default_crdp))
+		mode_saw_default_worker(get_default_call_rcu_data());
 }
 
+/* Takes fast_path_lock; no lock held. */
 static void cpu_detach_begin(void)
 {
-	pthread_mutex_lock(&route_lock);
+	pthread_mutex_lock(&fast_path_lock);
 	cpu_detaches++;
-	uatomic_and(&URCU_COMPAT_SYM(route), ~URCU_COMPAT_ROUTE_CPUS);
-	pthread_mutex_unlock(&route_lock);
+	uatomic_and(&urcu_compat_call_rcu_fast, ~URCU_COMPAT_FAST_CPU_WORKERS);
+	pthread_mutex_unlock(&fast_path_lock);
 	/*
-	 * A call_rcu() that took the route bit (set after route_asked)
+	 * A call_rcu() that took the route bit (set after fast_path_asked)
 	 * before it was cleared may find its CPU's worker gone: the
 	 * default worker is known before any worker is detached.
 	 */
 	note_default_if_asked();
 }
 
+/* Takes fast_path_lock; no lock held. */
 static void cpu_detach_end(void)
 {
 	/*
-	 * A first call_rcu() racing the detach: it stored route_asked before
+	 * A first call_rcu() racing the detach: it stored fast_path_asked before
 	 * it looked its CPU's worker up. Either it found it gone and noted
-	 * the default worker itself, or this sees route_asked.
+	 * the default worker itself, or this sees fast_path_asked.
 	 */
 	note_default_if_asked();
-	pthread_mutex_lock(&route_lock);
+	pthread_mutex_lock(&fast_path_lock);
 	cpu_detaches--;
-	pthread_mutex_unlock(&route_lock);
+	pthread_mutex_unlock(&fast_path_lock);
 }
 
 /*
  * call_rcu() from a thread with neither its own nor a per-CPU worker
  * goes to the default worker, creating it: note it.
  */
-API void URCU_COMPAT_SYM(note_call_rcu)(void)
+URCU_COMPAT_API void urcu_compat_call_rcu_slow(void)
 {
 	struct call_rcu_data *crdp = NULL;
 	int cpu, all = 0;
 
 	if (get_thread_call_rcu_data()) {
-		URCU_COMPAT_SYM(thread_worker) = 1;
+		urcu_compat_thread_has_worker = 1;
 		return;
 	}
-	if (!uatomic_read(&route_asked))
-		uatomic_set(&route_asked, 1);
+	if (!uatomic_read(&fast_path_asked))
+		uatomic_set(&fast_path_asked, 1);
 	cmm_smp_mb();	/* before the look-up: see cpu_detach_end() */
 	cpu = sched_getcpu();
 	rcu_read_lock();
@@ -429,15 +453,15 @@ API void URCU_COMPAT_SYM(note_call_rcu)(void)
 		all = !CMM_LOAD_SHARED(cpu_detaches) && every_cpu_has_worker();
 	rcu_read_unlock();
 	if (!crdp)
-		mode_note_default(get_default_call_rcu_data());
+		mode_saw_default_worker(get_default_call_rcu_data());
 	else if (all)
-		set_route_cpus();
+		set_fast_path_cpus();
 }
 
-API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp)
+URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp)
 {
 	set_thread_call_rcu_data(crdp);
-	URCU_COMPAT_SYM(thread_worker) = crdp != NULL;
+	urcu_compat_thread_has_worker = crdp != NULL;
 }
 
 /*
@@ -445,11 +469,12 @@ API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *cr
  * Barriers no longer find it in the per-CPU slots, yet it may hold
  * callbacks until it is freed: its record becomes one the barriers cover
  * like a created worker's, until the free. *oldp: the worker detached.
+ * Takes emul_lock, and liburcu's mutex only after releasing it.
  */
 static int detach_cpu_worker(int cpu, struct call_rcu_data **oldp)
 {
 	struct call_rcu_data *old = NULL;
-	struct worker *w;
+	struct worker_record *w;
 	int ret = 0;
 
 	*oldp = NULL;
@@ -458,11 +483,11 @@ static int detach_cpu_worker(int cpu, struct call_rcu_data **oldp)
 	if (cpu >= 0 && cpu < ncpus)
 		old = get_cpu_call_rcu_data(cpu);
 	if (old && old != default_crdp) {
-		w = find_worker(old);
+		w = find_record(old);
 		if (!w)
-			w = new_worker(old, 1);
+			w = new_record(old, 1);
 		if (w)
-			w->owned = 1;
+			w->keep_until_freed = 1;
 		else
 			ret = -ENOMEM;	/* still attached: nothing lost */
 	}
@@ -481,7 +506,7 @@ static int detach_cpu_worker(int cpu, struct call_rcu_data **oldp)
 	return ret;
 }
 
-API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp)
+URCU_COMPAT_API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp)
 {
 	struct call_rcu_data *old;
 	int ret;
@@ -494,24 +519,24 @@ API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_dat
 	return ret;
 }
 
-API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
+URCU_COMPAT_API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
 								int cpu_affinity)
 {
-	struct worker *w = calloc(1, sizeof(*w));
+	struct worker_record *w = calloc(1, sizeof(*w));
 
 	if (!w) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	init_worker(w);
-	w->owned = 1;
+	init_record(w);
+	w->keep_until_freed = 1;
 	w->crdp = create_call_rcu_data(flags, cpu_affinity);
 	if (!w->crdp) {
 		free(w);
 		return NULL;
 	}
 	pthread_mutex_lock(&emul_lock);
-	cds_list_add_tail(&w->node, &workers);
+	cds_list_add_tail(&w->node, &records);
 	pthread_mutex_unlock(&emul_lock);
 	return w->crdp;
 }
@@ -523,99 +548,104 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned lo
  * never creates one nobody asked for. Barriers that start meanwhile wait
  * for the marker instead of queueing on the dying worker.
  *
+ * free_id names one free (a single worker, or a batch of per-CPU ones):
+ * the address of a local variable of that free, unique while it runs.
+ *
  * start_drain: under emul_lock (and the RCU read lock for per-CPU ones).
  */
-static void start_drain(struct call_rcu_data *crdp, void *token)
+static void start_drain(struct call_rcu_data *crdp, void *free_id)
 {
-	static const struct worker blank;
-	struct worker *w = find_worker(crdp);
+	static const struct worker_record blank;
+	struct worker_record *w = find_record(crdp);
 
 	if (!w)
-		w = new_worker(crdp, 0);
-	if (!w && !spare_worker.spare) {
+		w = new_record(crdp, 0);
+	if (!w && !spare_record.spare) {
 		/* Out of memory: the spare record, listed until the free ends. */
-		spare_worker = blank;
-		init_worker(&spare_worker);
-		spare_worker.crdp = crdp;
-		spare_worker.spare = 1;
-		cds_list_add_tail(&spare_worker.node, &workers);
-		w = &spare_worker;
+		spare_record = blank;
+		init_record(&spare_record);
+		spare_record.crdp = crdp;
+		spare_record.spare = 1;
+		cds_list_add_tail(&spare_record.node, &records);
+		w = &spare_record;
 	}
 	if (!w) {
 		/* Cannot follow it: cover the default worker instead. */
-		w = &default_worker;
-		w->freeing = token;
+		w = &default_record;
+		w->freeing = free_id;
 		return;
 	}
 	w->dying = 1;
-	w->freeing = token;
+	w->freeing = free_id;
 	w->drain_pending = 1;
 	enqueue_on(crdp, &w->drain_head, drain_cb);
 }
 
-static int drain_pending_for(void *token)	/* under emul_lock */
+static int drain_pending_for(void *free_id)	/* under emul_lock */
 {
-	struct worker *w;
+	struct worker_record *w;
 
-	cds_list_for_each_entry(w, &workers, node)
-		if (w->freeing == token && w->drain_pending)
+	cds_list_for_each_entry(w, &records, node)
+		if (w->freeing == free_id && w->drain_pending)
 			return 1;
 	return 0;
 }
 
-static void wait_drain(void *token)	/* under emul_lock */
+static void wait_drain(void *free_id)	/* under emul_lock */
 {
 	int was_online;
 
-	while (drain_pending_for(token)) {
-		was_online = go_offline();
-		pthread_cond_wait(&emul_done, &emul_lock);
-		come_back(was_online);
+	while (drain_pending_for(free_id)) {
+		was_online = qsbr_offline_to_wait();
+		pthread_cond_wait(&drain_ran, &emul_lock);
+		qsbr_online_after_wait(was_online);
 	}
 }
 
 /*
- * After liburcu freed the workers marked with token, their records lose
+ * After liburcu freed the workers marked with free_id, their records lose
  * the pointer. A worker that could not be tracked (out of memory) may
  * have had callbacks moved to the default worker: cover it from now on.
+ * Takes emul_lock.
  */
-static void end_drain(void *token)
+static void end_drain(void *free_id)
 {
-	struct worker *w, *tmp;
+	struct worker_record *w, *tmp;
 	int moved = 0;
 
 	pthread_mutex_lock(&emul_lock);
-	if (default_worker.freeing == token) {
-		default_worker.freeing = NULL;
+	if (default_record.freeing == free_id) {
+		default_record.freeing = NULL;
 		moved = 1;
 	}
-	cds_list_for_each_entry_safe(w, tmp, &workers, node) {
-		if (w->freeing != token)
+	cds_list_for_each_entry_safe(w, tmp, &records, node) {
+		if (w->freeing != free_id)
 			continue;
 		w->freeing = NULL;
 		w->crdp = NULL;
 		moved |= w->drain_pending;
-		release_worker(w);
+		release_record(w);
 	}
 	pthread_mutex_unlock(&emul_lock);
 	if (moved && !default_crdp)
-		mode_note_default(get_default_call_rcu_data());
+		mode_saw_default_worker(get_default_call_rcu_data());
 }
 
+/* Takes emul_lock, then passes the gate without it. */
 static void mode_free_worker(struct call_rcu_data *crdp)
 {
-	int token;
+	int free_id;
 
 	if (!crdp || crdp == default_crdp) {
 		gated_call_rcu_data_free(crdp);
 		return;
 	}
 	pthread_mutex_lock(&emul_lock);
-	start_drain(crdp, &token);
-	wait_drain(&token);
+	start_drain(crdp, &free_id);
+	wait_drain(&free_id);
 	pthread_mutex_unlock(&emul_lock);
 	gated_call_rcu_data_free(crdp);
-	end_drain(&token);
+	end_drain(&free_id);
 }
 
 /*
@@ -632,10 +662,11 @@ static void mode_free_worker(struct call_rcu_data *crdp)
  */
 #define CPU_BATCH	64	/* workers detached per grace period */
 
+/* Takes fast_path_lock, emul_lock and the gate, one at a time. */
 static void mode_free_all_cpu_workers(void)
 {
 	struct call_rcu_data *batch[CPU_BATCH];
-	int n, i, token, has, left = 0;
+	int n, i, free_id, has, left = 0;
 	long cpu = 0;
 
 	cpu_detach_begin();
@@ -656,24 +687,26 @@ static void mode_free_all_cpu_workers(void)
 		synchronize_rcu();	/* no call_rcu() reaches them any more */
 		pthread_mutex_lock(&emul_lock);
 		for (i = 0; i < n; i++)
-			start_drain(batch[i], &token);
-		wait_drain(&token);
+			start_drain(batch[i], &free_id);
+		wait_drain(&free_id);
 		pthread_mutex_unlock(&emul_lock);
 		for (i = 0; i < n; i++)
 			gated_call_rcu_data_free(batch[i]);
-		end_drain(&token);
+		end_drain(&free_id);
 	}
 	gated_free_all_cpu_call_rcu_data();
 	if (left && !CMM_LOAD_SHARED(default_crdp))
-		mode_note_default(get_default_call_rcu_data());
+		mode_saw_default_worker(get_default_call_rcu_data());
 	cpu_detach_end();
 }
 
+/* Takes emul_lock, held across fork(). */
 static void mode_fork_prepare(void)
 {
 	pthread_mutex_lock(&emul_lock);
 }
 
+/* Releases emul_lock. */
 static void mode_fork_parent(void)
 {
 	pthread_mutex_unlock(&emul_lock);
@@ -688,7 +721,7 @@ static void mode_fork_child(void)
 {
 	init_mutex(&emul_lock);
 	init_emul_conds();
-	init_mutex(&route_lock);
+	init_mutex(&fast_path_lock);
 	cpu_detaches = 0;
 }
 
@@ -696,18 +729,19 @@ static void mode_fork_child(void)
  * fork() child, before liburcu's call_rcu_after_fork_child() starts its
  * new default worker, so that no rendezvous runs yet: every record is
  * dying. Returns whether the parent had workers.
+ * Takes emul_lock.
  */
 static int mode_forget_workers(void)
 {
-	struct worker *w, *tmp;
+	struct worker_record *w, *tmp;
 	int had;
 
 	pthread_mutex_lock(&emul_lock);
 	had = mode_may_have_workers();
-	cds_list_for_each_entry_safe(w, tmp, &workers, node) {
+	cds_list_for_each_entry_safe(w, tmp, &records, node) {
 		w->dying = 1;
 		w->crdp = NULL;
-		release_worker(w);
+		release_record(w);
 	}
 	default_crdp = NULL;
 	pthread_mutex_unlock(&emul_lock);
@@ -718,16 +752,16 @@ static int mode_forget_workers(void)
 static void mode_after_fork_child(int had)
 {
 	/* liburcu dropped the per-CPU workers and this thread's own. */
-	uatomic_set(&URCU_COMPAT_SYM(route), 0);
-	URCU_COMPAT_SYM(thread_worker) = 0;
+	uatomic_set(&urcu_compat_call_rcu_fast, 0);
+	urcu_compat_thread_has_worker = 0;
 	if (had)
-		mode_note_default(get_default_call_rcu_data());
+		mode_saw_default_worker(get_default_call_rcu_data());
 }
 
 static void mode_init(void)
 {
 	init_emul_conds();
-	init_worker(&default_worker);
+	init_record(&default_record);
 }
 
 /* Only the default worker the library was handed can be kept. */

@@ -6,19 +6,19 @@
  * urcu-compat.c (see the design there).
  */
 
-API void URCU_COMPAT_SYM(wrap_call_rcu_before_fork)(void)
+URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_call_rcu_before_fork)(void)
 {
 	gate_enter(1);
 	call_rcu_before_fork();
 }
 
-API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void)
+URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void)
 {
 	call_rcu_after_fork_parent();
 	gate_leave(1);
 }
 
-API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void)
+URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void)
 {
 	int had;
 
@@ -29,6 +29,7 @@ API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void)
 	CMM_STORE_SHARED(workers_lost_in_child, 0);
 }
 
+/* Takes the mode's lock, then probe_lock, held across fork(). */
 static void atfork_prepare(void)
 {
 	mode_fork_prepare();
@@ -36,6 +37,7 @@ static void atfork_prepare(void)
 	pthread_mutex_lock(&probe_lock);
 }
 
+/* Releases probe_lock, then the mode's lock. */
 static void atfork_parent(void)
 {
 	pthread_mutex_unlock(&probe_lock);
@@ -59,6 +61,7 @@ static void settle_conds(void)
 	mode_conds_fallback(&fallback);
 }
 
+/* The only thread: makes every lock anew, takes none. */
 static void atfork_child(void)
 {
 	gate_reset();
@@ -72,7 +75,7 @@ static void atfork_child(void)
 
 static unsigned int exit_count = 1, exit_timeout_ms = 1000;
 
-API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms)
+URCU_COMPAT_API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms)
 {
 	uatomic_set(&exit_count, count);
 	uatomic_set(&exit_timeout_ms, timeout_ms);
@@ -129,14 +132,8 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	atexit(urcu_compat_exit);	/* without it, the destructor runs it */
 }
 
-/*
- * A fork() child without its workers, at exit: liburcu 0.12.5, 0.13.3+
- * stop the default worker at exit when its queue is empty, and join a
- * thread that only existed in the parent. A callback left in its queue
- * makes liburcu keep it. Possible only for a default worker the library
- * knows of.
- */
-static void keep_cb(struct rcu_head *head)
+/* Does nothing: queued and never run, it keeps a worker's queue non-empty. */
+static void never_run_cb(struct rcu_head *head)
 {
 	(void)head;
 }
@@ -156,13 +153,20 @@ static int call_rcu_locks_nothing(void)
 #endif
 }
 
+/*
+ * A fork() child without its workers, at exit: liburcu 0.12.5, 0.13.3+
+ * stop the default worker at exit when its queue is empty, and join a
+ * thread that only existed in the parent. A callback left in its queue
+ * makes liburcu keep it. Possible only for a default worker the library
+ * knows of.
+ */
 static void keep_lost_default_worker(void)
 {
 	static struct rcu_head keep;
 	struct call_rcu_data *crdp = CMM_LOAD_SHARED(default_crdp);
 
 	if (crdp && call_rcu_locks_nothing())
-		enqueue_on(crdp, &keep, keep_cb);
+		enqueue_on(crdp, &keep, never_run_cb);
 }
 
 /*
@@ -200,10 +204,10 @@ static void keep_default_worker(void)
 	enqueue_on(crdp, &exit_keep[0], exit_keep_cb);
 	if (!made)
 		return;
-	was_online = go_offline();
+	was_online = qsbr_offline_to_wait();
 	for (ms = 0; ms < KEEP_SETTLE_MS && !uatomic_read(&exit_keep_ran); ms++)
 		poll(NULL, 0, 1);
-	come_back(was_online);
+	qsbr_online_after_wait(was_online);
 	if (!uatomic_read(&exit_keep_ran))
 		enqueue_on(crdp, &exit_keep[1], exit_keep_cb);
 }

@@ -24,7 +24,7 @@ struct call_rcu_data;
 static int mode_barrier(const struct timespec *deadline);
 
 /* liburcu handed crdp out as its default worker (NULL: nothing to note). */
-static void mode_note_default(struct call_rcu_data *crdp);
+static void mode_saw_default_worker(struct call_rcu_data *crdp);
 
 /*
  * Free crdp, neither NULL nor the default worker, with liburcu's

@@ -42,6 +42,7 @@ static int mode_may_have_workers(void)
 	return thread_count() != 1;
 }
 
+/* The helper thread: takes runner_lock, released while rcu_barrier() runs. */
 static void *runner(void *arg)
 {
 	unsigned long gen;
@@ -66,6 +67,7 @@ static void *runner(void *arg)
 	return NULL;
 }
 
+/* Takes runner_lock for a bounded barrier, and waits on runner_done with it. */
 static int mode_barrier(const struct timespec *deadline)
 {
 	unsigned long target;
@@ -88,9 +90,9 @@ static int mode_barrier(const struct timespec *deadline)
 	target = ++runner_req;
 	pthread_cond_signal(&runner_wake);
 	while (seq_before(runner_served, target)) {
-		was_online = go_offline();
+		was_online = qsbr_offline_to_wait();
 		rc = wait_until(&runner_done, &runner_lock, deadline);
-		come_back(was_online);
+		qsbr_online_after_wait(was_online);
 		if (rc == ETIMEDOUT && seq_before(runner_served, target)) {
 			ret = -ETIMEDOUT;
 			break;
@@ -100,6 +102,7 @@ static int mode_barrier(const struct timespec *deadline)
 	return ret;
 }
 
+/* Takes runner_lock; joins the helper thread after releasing it. */
 static void mode_exit(void)
 {
 	int join;
@@ -116,7 +119,7 @@ static void mode_exit(void)
 	}
 }
 
-static void mode_note_default(struct call_rcu_data *crdp)
+static void mode_saw_default_worker(struct call_rcu_data *crdp)
 {
 	CMM_STORE_SHARED(default_crdp, crdp);
 }
@@ -131,11 +134,13 @@ static void mode_free_all_cpu_workers(void)
 	gated_free_all_cpu_call_rcu_data();
 }
 
+/* Takes runner_lock, held across fork(). */
 static void mode_fork_prepare(void)
 {
 	pthread_mutex_lock(&runner_lock);
 }
 
+/* Releases runner_lock. */
 static void mode_fork_parent(void)
 {
 	pthread_mutex_unlock(&runner_lock);

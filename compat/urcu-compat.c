@@ -85,7 +85,7 @@
 #include <urcu/list.h>
 
 /* What the library exports; everything else is static or hidden. */
-#define API __attribute__((visibility("default")))
+#define URCU_COMPAT_API __attribute__((visibility("default")))
 
 #include "mode.h"
 #include "checks-impl.h"

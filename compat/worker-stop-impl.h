@@ -65,7 +65,10 @@ static void put_watch(struct exit_watch *p)	/* under probe_lock */
 
 static void watch_destructor(void *arg);
 
-/* A watch, or NULL without memory or a thread-specific key. */
+/*
+ * A watch, or NULL without memory or a thread-specific key. Takes
+ * probe_lock.
+ */
 static struct exit_watch *get_watch(void)
 {
 	static const struct exit_watch blank;
@@ -98,7 +101,7 @@ static struct exit_watch *get_watch(void)
 	return p;
 }
 
-/* Runs in the worker thread as it exits. */
+/* Runs in the worker thread as it exits. Takes probe_lock. */
 static void watch_destructor(void *arg)
 {
 	struct exit_watch *p = arg;
@@ -116,6 +119,7 @@ static void watch_destructor(void *arg)
 	pthread_mutex_unlock(&probe_lock);
 }
 
+/* Runs in the worker; takes probe_lock. */
 static void plant_watch(struct rcu_head *head)
 {
 	struct exit_watch *p = caa_container_of(head, struct exit_watch, head);
@@ -135,6 +139,7 @@ static void plant_watch(struct rcu_head *head)
  * also proves the thread exited before anyone joins it: a worker liburcu
  * does not stop (its default worker, when the library never saw it handed
  * out) is then left alone after STOP_WAIT_MS instead of joined forever.
+ * Takes probe_lock, never across mode_free_worker().
  */
 static int stop_worker(struct call_rcu_data *crdp)
 {
@@ -178,7 +183,7 @@ static int stop_worker(struct call_rcu_data *crdp)
 	return join;
 }
 
-API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
+URCU_COMPAT_API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
 {
 	struct stop s;
 	pthread_t tid;
@@ -187,15 +192,15 @@ API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
 	if (!crdp || is_default(crdp) || !stop_begin(&s, crdp))
 		return;
 	tid = get_call_rcu_thread(crdp);
-	was_online = go_offline();
+	was_online = qsbr_offline_to_wait();
 	if (stop_worker(crdp))
 		pthread_join(tid, NULL);
-	come_back(was_online);
+	qsbr_online_after_wait(was_online);
 	stop_end(&s);
 }
 
 /* The header's call_rcu_data_free(): a stop without the join. */
-API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
+URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
 {
 	struct stop s;
 
@@ -209,16 +214,16 @@ API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
 	stop_end(&s);
 }
 
-API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
+URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
 {
 	mode_free_all_cpu_workers();
 }
 
-API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
+URCU_COMPAT_API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
 {
 	struct call_rcu_data *crdp = get_default_call_rcu_data();
 
-	mode_note_default(crdp);
+	mode_saw_default_worker(crdp);
 	return crdp;
 }
 
@@ -229,7 +234,7 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
  * Asking liburcu for its default worker then creates none, except in
  * that race.
  */
-API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
+URCU_COMPAT_API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
 {
 	struct call_rcu_data *crdp;
 	int dflt;
@@ -239,6 +244,6 @@ API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
 	dflt = crdp != get_thread_call_rcu_data() && !is_cpu_worker(crdp);
 	rcu_read_unlock();
 	if (dflt && crdp == get_default_call_rcu_data())
-		mode_note_default(crdp);
+		mode_saw_default_worker(crdp);
 	return crdp;
 }

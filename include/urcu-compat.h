@@ -178,15 +178,22 @@ void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void);
 
 #if !URCU_COMPAT_NATIVE_BARRIER
 /*
- * Worker bookkeeping of the emulation, reached through the macros below.
- * route: URCU_COMPAT_ROUTE_* bits, set once call_rcu() needs no more
- * checks; thread_worker: this thread has a worker of its own.
+ * The emulation's call_rcu() fast path (see urcu_compat_call_rcu()
+ * below). urcu_compat_call_rcu_fast: URCU_COMPAT_FAST_* bits, set once
+ * call_rcu() needs no more checks; urcu_compat_thread_has_worker: this
+ * thread has a worker of its own; urcu_compat_call_rcu_slow(): finds where
+ * this thread's call_rcu() goes and notes the default worker if it goes
+ * there. Their exported names keep the older words: route, thread_worker,
+ * note_call_rcu.
  */
-#define URCU_COMPAT_ROUTE_DEFAULT	1	/* the default worker is known */
-#define URCU_COMPAT_ROUTE_CPUS		2	/* every CPU has its worker */
-extern int URCU_COMPAT_SYM(route);
-extern __thread int URCU_COMPAT_SYM(thread_worker);
-void URCU_COMPAT_SYM(note_call_rcu)(void);
+#define URCU_COMPAT_FAST_DEFAULT_KNOWN	1	/* the default worker is known */
+#define URCU_COMPAT_FAST_CPU_WORKERS	2	/* every CPU has its worker */
+#define urcu_compat_call_rcu_fast	URCU_COMPAT_SYM(route)
+#define urcu_compat_thread_has_worker	URCU_COMPAT_SYM(thread_worker)
+#define urcu_compat_call_rcu_slow	URCU_COMPAT_SYM(note_call_rcu)
+extern int urcu_compat_call_rcu_fast;
+extern __thread int urcu_compat_thread_has_worker;
+void urcu_compat_call_rcu_slow(void);
 void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp);
 int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp);
 struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
@@ -219,9 +226,9 @@ static int (*const urcu_compat_link_anchor)(void)
 static inline void urcu_compat_call_rcu(struct rcu_head *head,
 					void (*func)(struct rcu_head *head))
 {
-	if (__builtin_expect(!CMM_LOAD_SHARED(URCU_COMPAT_SYM(route)) &&
-			     !URCU_COMPAT_SYM(thread_worker), 0))
-		URCU_COMPAT_SYM(note_call_rcu)();
+	if (caa_unlikely(!CMM_LOAD_SHARED(urcu_compat_call_rcu_fast) &&
+			 !urcu_compat_thread_has_worker))
+		urcu_compat_call_rcu_slow();
 	call_rcu(head, func);
 }
 

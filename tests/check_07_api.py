@@ -39,7 +39,7 @@ NEWER_ONLY = re.compile(
     r"(?<!!)\bURCU_COMPAT_NATIVE_BARRIER\b|defined\s*\(?\s*rcu_read_ongoing|"
     r"defined\s*\(?\s*rcu_barrier|\bRELEASE_08_OR_LATER\b")
 NOT_NEWER = re.compile(r"!\s*URCU_COMPAT_NATIVE_BARRIER\b")
-OWN_DEF = re.compile(r"^(?:static|API)\b[^;=(]*?\b(\w+)\s*\(", re.M)
+OWN_DEF = re.compile(r"^(?:static|URCU_COMPAT_API)\b[^;=(]*?\b(\w+)\s*\(", re.M)
 
 
 def strip(text):

@@ -33,8 +33,10 @@ def main():
     with open(man) as f:
         page = f.read()
 
-    functions = ['rcu_barrier'] + re.findall(
-        r'^#define\s+(urcu_compat_[a-z0-9_]+)\s+URCU_COMPAT_SYM\(', htext, re.M)
+    # The API: urcu_compat_NAME mapped to the exported NAME (the header's
+    # other mappings are its ABI, listed under "Exported symbols").
+    functions = ['rcu_barrier'] + [m[0] for m in re.findall(
+        r'^#define\s+(urcu_compat_([a-z0-9_]+))\s+URCU_COMPAT_SYM\(\2\)', htext, re.M)]
     sections = re.findall(r'^### ([A-Za-z0-9_]+)\(\)$', md, re.M)
     for name in functions:
         if name not in sections:
