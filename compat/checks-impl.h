@@ -346,7 +346,7 @@ URCU_COMPAT_API int urcu_compat_version(void)
 	return URCU_COMPAT_VERSION;
 }
 
-URCU_COMPAT_API void URCU_COMPAT_SYM(rcu_barrier)(void)
+URCU_COMPAT_API void urcu_compat_rcu_barrier(void)
 {
 	static int warned_reader, warned_worker, warned_child, warned_nomem;
 	int ret = urcu_compat_barrier();

@@ -458,7 +458,7 @@ URCU_COMPAT_API void urcu_compat_call_rcu_slow(void)
 		set_fast_path_cpus();
 }
 
-URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp)
+URCU_COMPAT_API void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp)
 {
 	set_thread_call_rcu_data(crdp);
 	urcu_compat_thread_has_worker = crdp != NULL;
@@ -506,7 +506,7 @@ static int detach_cpu_worker(int cpu, struct call_rcu_data **oldp)
 	return ret;
 }
 
-URCU_COMPAT_API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp)
+URCU_COMPAT_API int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp)
 {
 	struct call_rcu_data *old;
 	int ret;
@@ -519,7 +519,7 @@ URCU_COMPAT_API int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct 
 	return ret;
 }
 
-URCU_COMPAT_API struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
+URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
 								int cpu_affinity)
 {
 	struct worker_record *w = calloc(1, sizeof(*w));

@@ -6,19 +6,19 @@
  * urcu-compat.c (see the design there).
  */
 
-URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_call_rcu_before_fork)(void)
+URCU_COMPAT_API void urcu_compat_wrap_call_rcu_before_fork(void)
 {
 	gate_enter(1);
 	call_rcu_before_fork();
 }
 
-URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void)
+URCU_COMPAT_API void urcu_compat_wrap_call_rcu_after_fork_parent(void)
 {
 	call_rcu_after_fork_parent();
 	gate_leave(1);
 }
 
-URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void)
+URCU_COMPAT_API void urcu_compat_wrap_call_rcu_after_fork_child(void)
 {
 	int had;
 

@@ -3,10 +3,11 @@
  * urcu-compat.c - the library: the one file to compile, once per flavor.
  * It includes the parts that live beside it in compat/.
  *
- * The flavor is the liburcu header included before this file, or the one
- * named by URCU_COMPAT_FLAVOR_{MB,SIGNAL,QSBR,BP} (default: <urcu.h>).
- * The mode is the header's URCU_COMPAT_NATIVE_BARRIER: native on liburcu
- * 0.8+, the emulation on 0.7 or when URCU_COMPAT_FORCE_EMULATION is 1.
+ * The header decides the flavor (the liburcu header included before this
+ * file, or the one named by URCU_COMPAT_FLAVOR_{MB,SIGNAL,QSBR,BP},
+ * default <urcu.h>) and the mode (URCU_COMPAT_NATIVE_BARRIER: native on
+ * liburcu 0.8+, the emulation on 0.7 or when URCU_COMPAT_FORCE_EMULATION
+ * is 1).
  *
  * Which file holds what (all in compat/; the parts are included here, as
  * liburcu includes its *-impl.h files: the file one reads is the file
@@ -52,23 +53,7 @@
 #define _GNU_SOURCE
 #define _LGPL_SOURCE
 
-#if defined(_URCU_H) || defined(_URCU_QSBR_H) || defined(_URCU_BP_H) || \
-	defined(_URCU_MEMB_H) || defined(_URCU_MB_H) || defined(_URCU_SIGNAL_H)
-/* The including file chose the flavor. */
-#elif defined(URCU_COMPAT_FLAVOR_QSBR)
-#include <urcu-qsbr.h>
-#elif defined(URCU_COMPAT_FLAVOR_BP)
-#include <urcu-bp.h>
-#elif defined(URCU_COMPAT_FLAVOR_SIGNAL)
-#define RCU_SIGNAL
-#include <urcu.h>
-#elif defined(URCU_COMPAT_FLAVOR_MB)
-#define RCU_MB
-#include <urcu.h>
-#else
-#include <urcu.h>
-#endif
-
+/* Chooses the flavor and the mode for this file too. */
 #define URCU_COMPAT_BUILDING_LIBRARY
 #include "urcu-compat.h"
 

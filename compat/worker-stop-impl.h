@@ -6,13 +6,6 @@
  * the design there).
  */
 
-/* liburcu 0.8+ headers: rcu_barrier() exists and call_rcu_data_free() may join. */
-#if defined(rcu_barrier) || defined(_URCU_WFCQUEUE_H)
-#define RELEASE_08_OR_LATER 1
-#else
-#define RELEASE_08_OR_LATER 0
-#endif
-
 /* Wait bound of the one-time probe of whether call_rcu_data_free() joins. */
 #define JOIN_PROBE_MS		250
 /* How long a worker stop waits for the worker to leave before it warns. */
@@ -29,7 +22,8 @@
  * twice.
  */
 enum { JOIN_UNKNOWN, JOIN_BY_LIBURCU, JOIN_BY_US };
-static int join_policy = RELEASE_08_OR_LATER ? JOIN_UNKNOWN : JOIN_BY_US;
+/* 0.7's call_rcu_data_free() never joins; 0.8+ may. */
+static int join_policy = URCU_COMPAT_LIBURCU_HAS_BARRIER ? JOIN_UNKNOWN : JOIN_BY_US;
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t probe_cond;
 static pthread_key_t probe_key;
@@ -200,7 +194,7 @@ URCU_COMPAT_API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
 }
 
 /* The header's call_rcu_data_free(): a stop without the join. */
-URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp)
+URCU_COMPAT_API void urcu_compat_wrap_call_rcu_data_free(struct call_rcu_data *crdp)
 {
 	struct stop s;
 
@@ -214,12 +208,12 @@ URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_da
 	stop_end(&s);
 }
 
-URCU_COMPAT_API void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void)
+URCU_COMPAT_API void urcu_compat_wrap_free_all_cpu_call_rcu_data(void)
 {
 	mode_free_all_cpu_workers();
 }
 
-URCU_COMPAT_API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void)
+URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_get_default_call_rcu_data(void)
 {
 	struct call_rcu_data *crdp = get_default_call_rcu_data();
 
@@ -234,7 +228,7 @@ URCU_COMPAT_API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_
  * Asking liburcu for its default worker then creates none, except in
  * that race.
  */
-URCU_COMPAT_API struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void)
+URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_get_call_rcu_data(void)
 {
 	struct call_rcu_data *crdp;
 	int dflt;

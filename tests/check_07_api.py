@@ -37,7 +37,7 @@ LIBURCU_NAME = re.compile(
     r"CAA_\w+|urcu_\w+|URCU_\w+|RCU_\w+|\w+_URCU_TLS)\b")
 NEWER_ONLY = re.compile(
     r"(?<!!)\bURCU_COMPAT_NATIVE_BARRIER\b|defined\s*\(?\s*rcu_read_ongoing|"
-    r"defined\s*\(?\s*rcu_barrier|\bRELEASE_08_OR_LATER\b")
+    r"defined\s*\(?\s*rcu_barrier|\bURCU_COMPAT_LIBURCU_HAS_BARRIER\b")
 NOT_NEWER = re.compile(r"!\s*URCU_COMPAT_NATIVE_BARRIER\b")
 OWN_DEF = re.compile(r"^(?:static|URCU_COMPAT_API)\b[^;=(]*?\b(\w+)\s*\(", re.M)
 
