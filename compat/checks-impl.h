@@ -45,6 +45,7 @@ static void init_mutex(pthread_mutex_t *mutex)
 
 static void deadline_in(struct timespec *ts, unsigned int ms)
 {
+	CAA_BUILD_BUG_ON((time_t)-1 > 0);	/* TIME_T_MAX is a signed maximum */
 	if (clock_gettime(wait_clock, ts)) {
 		ts->tv_sec = 0;	/* cannot happen on Linux; gives up early */
 		ts->tv_nsec = 0;

@@ -760,6 +760,13 @@ static void mode_after_fork_child(int had)
 
 static void mode_init(void)
 {
+	/* The limits the emulation relies on, checked at compile time: */
+	/* rv_pending and drain_waited hold one bit per slot; */
+	CAA_BUILD_BUG_ON((size_t)SLOTS > sizeof(unsigned int) * CHAR_BIT);
+	/* generation g stays in slot g % SLOTS when the counters wrap; */
+	CAA_BUILD_BUG_ON(SLOTS & (SLOTS - 1));
+	/* a free of the per-CPU workers makes progress. */
+	CAA_BUILD_BUG_ON(CPU_BATCH < 1);
 	init_emul_conds();
 	init_record(&default_record);
 }

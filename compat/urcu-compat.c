@@ -60,6 +60,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <poll.h>
 #include <sched.h>

@@ -141,6 +141,8 @@ static int stop_worker(struct call_rcu_data *crdp)
 	struct timespec deadline;
 	int join = 0, policy = uatomic_read(&join_policy);
 
+	/* The probe ends before the stop stops waiting for the worker. */
+	CAA_BUILD_BUG_ON(JOIN_PROBE_MS >= STOP_WAIT_MS);
 	if (!p) {
 		/* Cannot tell: never risk a join that would not return. */
 		mode_free_worker(crdp);
