@@ -194,6 +194,20 @@ static void qsbr_online_after_wait(int was_online)
 }
 
 /*
+ * Wait on cond, offline meanwhile for QSBR. Called with mutex held;
+ * returns with it held, 1 once deadline (if any) has passed.
+ */
+static int wait_offline(pthread_cond_t *cond, pthread_mutex_t *mutex,
+			const struct timespec *deadline)
+{
+	int was_online = qsbr_offline_to_wait();
+	int rc = wait_until(cond, mutex, deadline);
+
+	qsbr_online_after_wait(was_online);
+	return rc == ETIMEDOUT;
+}
+
+/*
  * liburcu's call_rcu_before_fork() holds its mutex while it waits for
  * every worker on its list to pause. A worker that call_rcu_data_free()
  * has stopped but not yet taken off that list never pauses, and the free

@@ -301,7 +301,7 @@ out:
 static int mode_barrier(const struct timespec *deadline)
 {
 	unsigned long need;
-	int ret = 0, was_online, rc;
+	int ret = 0;
 
 	/*
 	 * The callbacks this thread queued come before the number: a barrier
@@ -321,10 +321,8 @@ static int mode_barrier(const struct timespec *deadline)
 		 * gen_done[need % SLOTS] also serves a caller waiting for a
 		 * free slot: that slot's barrier is the oldest in flight.
 		 */
-		was_online = qsbr_offline_to_wait();
-		rc = wait_until(&gen_done[need % SLOTS], &emul_lock, deadline);
-		qsbr_online_after_wait(was_online);
-		if (rc == ETIMEDOUT && seq_before(completed, need)) {
+		if (wait_offline(&gen_done[need % SLOTS], &emul_lock, deadline) &&
+		    seq_before(completed, need)) {
 			ret = -ETIMEDOUT;
 			break;
 		}
@@ -593,13 +591,8 @@ static int drain_pending_for(void *free_id)	/* under emul_lock */
 
 static void wait_drain(void *free_id)	/* under emul_lock */
 {
-	int was_online;
-
-	while (drain_pending_for(free_id)) {
-		was_online = qsbr_offline_to_wait();
-		pthread_cond_wait(&drain_ran, &emul_lock);
-		qsbr_online_after_wait(was_online);
-	}
+	while (drain_pending_for(free_id))
+		wait_offline(&drain_ran, &emul_lock, NULL);
 }
 
 /*

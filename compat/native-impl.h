@@ -71,7 +71,7 @@ static void *runner(void *arg)
 static int mode_barrier(const struct timespec *deadline)
 {
 	unsigned long target;
-	int ret = 0, was_online, rc;
+	int ret = 0, rc;
 
 	if (!deadline) {
 		rcu_barrier();
@@ -90,10 +90,8 @@ static int mode_barrier(const struct timespec *deadline)
 	target = ++runner_req;
 	pthread_cond_signal(&runner_wake);
 	while (seq_before(runner_served, target)) {
-		was_online = qsbr_offline_to_wait();
-		rc = wait_until(&runner_done, &runner_lock, deadline);
-		qsbr_online_after_wait(was_online);
-		if (rc == ETIMEDOUT && seq_before(runner_served, target)) {
+		if (wait_offline(&runner_done, &runner_lock, deadline) &&
+		    seq_before(runner_served, target)) {
 			ret = -ETIMEDOUT;
 			break;
 		}
