@@ -7,7 +7,8 @@
  * Include it after the liburcu flavor header the application uses
  * (<urcu.h>, RCU_MB or RCU_SIGNAL + <urcu.h>, <urcu-qsbr.h>, <urcu-bp.h>,
  * or from 0.11 on <urcu/urcu-memb.h> and friends). Without a flavor
- * header before it, it includes <urcu.h>.
+ * header before it, it includes the one URCU_COMPAT_FLAVOR_{MB,SIGNAL,
+ * QSBR,BP} names, or <urcu.h>.
  *
  * Everything is worked out from what liburcu's headers define:
  *   - liburcu 0.8 and newer have rcu_barrier(): liburcu's own barrier
@@ -26,8 +27,31 @@
 #ifndef URCU_COMPAT_H
 #define URCU_COMPAT_H
 
-#if !defined(_URCU_H) && !defined(_URCU_QSBR_H) && !defined(_URCU_BP_H) && \
-	!defined(_URCU_MEMB_H) && !defined(_URCU_MB_H) && !defined(_URCU_SIGNAL_H)
+#ifndef URCU_COMPAT_FORCE_EMULATION
+#define URCU_COMPAT_FORCE_EMULATION 0
+#endif
+
+/*
+ * The flavor: the liburcu header included before this one, else the one
+ * URCU_COMPAT_FLAVOR_{QSBR,BP,SIGNAL,MB} names, else <urcu.h>. The only
+ * place where a flavor is chosen: the library (compat/urcu-compat.c), the
+ * tests and the examples include this header and define at most one of
+ * those names.
+ */
+#if defined(_URCU_H) || defined(_URCU_QSBR_H) || defined(_URCU_BP_H) || \
+	defined(_URCU_MEMB_H) || defined(_URCU_MB_H) || defined(_URCU_SIGNAL_H)
+/* The including file chose the flavor. */
+#elif defined(URCU_COMPAT_FLAVOR_QSBR)
+#include <urcu-qsbr.h>
+#elif defined(URCU_COMPAT_FLAVOR_BP)
+#include <urcu-bp.h>
+#elif defined(URCU_COMPAT_FLAVOR_SIGNAL)
+#define RCU_SIGNAL
+#include <urcu.h>
+#elif defined(URCU_COMPAT_FLAVOR_MB)
+#define RCU_MB
+#include <urcu.h>
+#else
 #include <urcu.h>
 #endif
 
@@ -43,15 +67,11 @@
 						URCU_COMPAT_VERSION_MINOR, \
 						URCU_COMPAT_VERSION_PATCH)
 
-#ifndef URCU_COMPAT_FORCE_EMULATION
-#define URCU_COMPAT_FORCE_EMULATION 0
-#endif
-
 /*
- * Flavor: the same test liburcu's own headers make. 0.7 - 0.10 guard
- * <urcu.h> with _URCU_H and select mb or signal with RCU_MB / RCU_SIGNAL
- * (0.7.15 - 0.7.17 turn the memb default into mb that way); 0.11+ guard
- * each flavor header with its own name.
+ * Which flavor that is: the same test liburcu's own headers make. 0.7 -
+ * 0.10 guard <urcu.h> with _URCU_H and select mb or signal with RCU_MB /
+ * RCU_SIGNAL (0.7.15 - 0.7.17 turn the memb default into mb that way);
+ * 0.11+ guard each flavor header with its own name.
  */
 #if defined(_URCU_QSBR_H)
 #define URCU_COMPAT_FLAVOR_NAME		"qsbr"
@@ -75,21 +95,43 @@
 #endif
 
 /*
- * Native barrier: the mapping headers of 0.8+ define rcu_barrier; the
- * prefixed headers of 0.11+ used without the mapping still pull in
- * <urcu/wfcqueue.h>, which 0.7 does not have.
+ * The mode, decided here only (the library reads these two):
+ * URCU_COMPAT_LIBURCU_HAS_BARRIER: liburcu has rcu_barrier() (0.8+). The
+ * mapping headers of 0.8+ define rcu_barrier; the prefixed headers of
+ * 0.11+ used without the mapping still pull in <urcu/wfcqueue.h>, which
+ * 0.7 does not have.
+ * URCU_COMPAT_NATIVE_BARRIER: liburcu's barrier is used (native mode),
+ * unless the emulation is forced.
  */
-#if URCU_COMPAT_FORCE_EMULATION
-#define URCU_COMPAT_NATIVE_BARRIER	0
-#elif defined(rcu_barrier) || defined(_URCU_WFCQUEUE_H)
+#if defined(rcu_barrier) || defined(_URCU_WFCQUEUE_H)
+#define URCU_COMPAT_LIBURCU_HAS_BARRIER	1
+#else
+#define URCU_COMPAT_LIBURCU_HAS_BARRIER	0
+#endif
+#if URCU_COMPAT_LIBURCU_HAS_BARRIER && !URCU_COMPAT_FORCE_EMULATION
 #define URCU_COMPAT_NATIVE_BARRIER	1
 #else
 #define URCU_COMPAT_NATIVE_BARRIER	0
 #endif
 
 /*
- * Exported names carry the flavor and the mode, so that an application
- * linked with another flavor's (or mode's) library fails at link time.
+ * Exported names carry the mode and the flavor, so that an application
+ * linked with another flavor's (or mode's) library fails at link time:
+ * URCU_COMPAT_SYM(NAME) is urcu_compat_FLAVOR_NAME in native mode and
+ * urcu_compat_emul_FLAVOR_NAME in the emulation. The map below gives
+ * each name the code uses its exported name, one line each. In full,
+ * for the qsbr flavor in emulation mode:
+ *     urcu_compat_barrier
+ *     -> URCU_COMPAT_SYM(barrier)
+ *     -> URCU_COMPAT_CAT(URCU_COMPAT_PREFIX, _barrier)
+ *     -> urcu_compat_emul_qsbr_barrier
+ * A name from a link error is found by its NAME: grep "SYM(NAME)".
+ *
+ * wrap_X is the library's stand-in for liburcu's X, to which the header
+ * maps X (end of this file): the prefix tells it apart from the
+ * library's own API, e.g. wrap_call_rcu_data_free (liburcu's
+ * call_rcu_data_free(), behind the library's gate) from
+ * urcu_compat_call_rcu_data_free (which also joins the worker).
  */
 #define URCU_COMPAT_CAT_(a, b)		a##b
 #define URCU_COMPAT_CAT(a, b)		URCU_COMPAT_CAT_(a, b)
@@ -101,12 +143,31 @@
 /* n is pasted before it can expand: liburcu's names may be macros. */
 #define URCU_COMPAT_SYM(n)		URCU_COMPAT_CAT(URCU_COMPAT_PREFIX, _##n)
 
+/* The API (doc/api.md). */
 #define urcu_compat_barrier		URCU_COMPAT_SYM(barrier)
 #define urcu_compat_barrier_timeout	URCU_COMPAT_SYM(barrier_timeout)
 #define urcu_compat_native_barrier	URCU_COMPAT_SYM(native_barrier)
 #define urcu_compat_call_rcu_data_free	URCU_COMPAT_SYM(call_rcu_data_free)
 #define urcu_compat_set_exit_barriers	URCU_COMPAT_SYM(set_exit_barriers)
 #define urcu_compat_version		URCU_COMPAT_SYM(version)
+/* The library's rcu_barrier() and its stand-ins for liburcu's calls. */
+#define urcu_compat_rcu_barrier		URCU_COMPAT_SYM(rcu_barrier)
+#define urcu_compat_wrap_call_rcu_before_fork		URCU_COMPAT_SYM(wrap_call_rcu_before_fork)
+#define urcu_compat_wrap_call_rcu_after_fork_parent	URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)
+#define urcu_compat_wrap_call_rcu_after_fork_child	URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)
+#define urcu_compat_wrap_get_default_call_rcu_data	URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)
+#define urcu_compat_wrap_get_call_rcu_data		URCU_COMPAT_SYM(wrap_get_call_rcu_data)
+#define urcu_compat_wrap_call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
+#define urcu_compat_wrap_free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
+#if !URCU_COMPAT_NATIVE_BARRIER
+/* The emulation's: see urcu_compat_call_rcu() below. */
+#define urcu_compat_call_rcu_fast	URCU_COMPAT_SYM(route)
+#define urcu_compat_thread_has_worker	URCU_COMPAT_SYM(thread_worker)
+#define urcu_compat_call_rcu_slow	URCU_COMPAT_SYM(note_call_rcu)
+#define urcu_compat_wrap_create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
+#define urcu_compat_wrap_set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
+#define urcu_compat_wrap_set_cpu_call_rcu_data		URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -166,31 +227,34 @@ void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms);
  */
 int urcu_compat_version(void);
 
-/* rcu_barrier(), and the liburcu calls the library watches (all modes). */
-void URCU_COMPAT_SYM(rcu_barrier)(void);
-void URCU_COMPAT_SYM(wrap_call_rcu_before_fork)(void);
-void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)(void);
-void URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)(void);
-struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)(void);
-struct call_rcu_data *URCU_COMPAT_SYM(wrap_get_call_rcu_data)(void);
-void URCU_COMPAT_SYM(wrap_call_rcu_data_free)(struct call_rcu_data *crdp);
-void URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)(void);
+/* rcu_barrier(), and the stand-ins for the liburcu calls the library watches. */
+void urcu_compat_rcu_barrier(void);
+void urcu_compat_wrap_call_rcu_before_fork(void);
+void urcu_compat_wrap_call_rcu_after_fork_parent(void);
+void urcu_compat_wrap_call_rcu_after_fork_child(void);
+struct call_rcu_data *urcu_compat_wrap_get_default_call_rcu_data(void);
+struct call_rcu_data *urcu_compat_wrap_get_call_rcu_data(void);
+void urcu_compat_wrap_call_rcu_data_free(struct call_rcu_data *crdp);
+void urcu_compat_wrap_free_all_cpu_call_rcu_data(void);
 
 #if !URCU_COMPAT_NATIVE_BARRIER
 /*
- * Worker bookkeeping of the emulation, reached through the macros below.
- * route: URCU_COMPAT_ROUTE_* bits, set once call_rcu() needs no more
- * checks; thread_worker: this thread has a worker of its own.
+ * The emulation's call_rcu() fast path (see urcu_compat_call_rcu()
+ * below). urcu_compat_call_rcu_fast: URCU_COMPAT_FAST_* bits, set once
+ * call_rcu() needs no more checks; urcu_compat_thread_has_worker: this
+ * thread has a worker of its own; urcu_compat_call_rcu_slow(): finds where
+ * this thread's call_rcu() goes and notes the default worker if it goes
+ * there. Their exported names keep older words (see the map above).
  */
-#define URCU_COMPAT_ROUTE_DEFAULT	1	/* the default worker is known */
-#define URCU_COMPAT_ROUTE_CPUS		2	/* every CPU has its worker */
-extern int URCU_COMPAT_SYM(route);
-extern __thread int URCU_COMPAT_SYM(thread_worker);
-void URCU_COMPAT_SYM(note_call_rcu)(void);
-void URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)(struct call_rcu_data *crdp);
-int URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)(int cpu, struct call_rcu_data *crdp);
-struct call_rcu_data *URCU_COMPAT_SYM(wrap_create_call_rcu_data)(unsigned long flags,
-							    int cpu_affinity);
+#define URCU_COMPAT_FAST_DEFAULT_KNOWN	1	/* the default worker is known */
+#define URCU_COMPAT_FAST_CPU_WORKERS	2	/* every CPU has its worker */
+extern int urcu_compat_call_rcu_fast;
+extern __thread int urcu_compat_thread_has_worker;
+void urcu_compat_call_rcu_slow(void);
+void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp);
+int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp);
+struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
+							   int cpu_affinity);
 #endif
 
 #ifdef __cplusplus
@@ -219,20 +283,20 @@ static int (*const urcu_compat_link_anchor)(void)
 static inline void urcu_compat_call_rcu(struct rcu_head *head,
 					void (*func)(struct rcu_head *head))
 {
-	if (__builtin_expect(!CMM_LOAD_SHARED(URCU_COMPAT_SYM(route)) &&
-			     !URCU_COMPAT_SYM(thread_worker), 0))
-		URCU_COMPAT_SYM(note_call_rcu)();
+	if (caa_unlikely(!CMM_LOAD_SHARED(urcu_compat_call_rcu_fast) &&
+			 !urcu_compat_thread_has_worker))
+		urcu_compat_call_rcu_slow();
 	call_rcu(head, func);
 }
 
 #undef call_rcu
 #define call_rcu			urcu_compat_call_rcu
 #undef create_call_rcu_data
-#define create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
+#define create_call_rcu_data		urcu_compat_wrap_create_call_rcu_data
 #undef set_thread_call_rcu_data
-#define set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
+#define set_thread_call_rcu_data	urcu_compat_wrap_set_thread_call_rcu_data
 #undef set_cpu_call_rcu_data
-#define set_cpu_call_rcu_data		URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)
+#define set_cpu_call_rcu_data		urcu_compat_wrap_set_cpu_call_rcu_data
 #endif
 
 /*
@@ -241,7 +305,7 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
  * from 0.8 on, the emulation on 0.7.
  */
 #undef rcu_barrier
-#define rcu_barrier			URCU_COMPAT_SYM(rcu_barrier)
+#define rcu_barrier			urcu_compat_rcu_barrier
 
 /*
  * In every mode the library sees the fork hooks, to know whether a
@@ -249,24 +313,24 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
  * worker, which urcu_compat_call_rcu_data_free() must leave alone.
  */
 #undef get_default_call_rcu_data
-#define get_default_call_rcu_data	URCU_COMPAT_SYM(wrap_get_default_call_rcu_data)
+#define get_default_call_rcu_data	urcu_compat_wrap_get_default_call_rcu_data
 #undef get_call_rcu_data
-#define get_call_rcu_data		URCU_COMPAT_SYM(wrap_get_call_rcu_data)
+#define get_call_rcu_data		urcu_compat_wrap_get_call_rcu_data
 #undef call_rcu_before_fork
-#define call_rcu_before_fork		URCU_COMPAT_SYM(wrap_call_rcu_before_fork)
+#define call_rcu_before_fork		urcu_compat_wrap_call_rcu_before_fork
 #undef call_rcu_after_fork_parent
-#define call_rcu_after_fork_parent	URCU_COMPAT_SYM(wrap_call_rcu_after_fork_parent)
+#define call_rcu_after_fork_parent	urcu_compat_wrap_call_rcu_after_fork_parent
 #undef call_rcu_after_fork_child
-#define call_rcu_after_fork_child	URCU_COMPAT_SYM(wrap_call_rcu_after_fork_child)
+#define call_rcu_after_fork_child	urcu_compat_wrap_call_rcu_after_fork_child
 /*
  * Frees pass the library's gate with the fork hooks: liburcu's
  * call_rcu_before_fork() would otherwise wait forever for a worker that
  * a free has stopped, while that free waits for liburcu's mutex.
  */
 #undef call_rcu_data_free
-#define call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
+#define call_rcu_data_free		urcu_compat_wrap_call_rcu_data_free
 #undef free_all_cpu_call_rcu_data
-#define free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
+#define free_all_cpu_call_rcu_data	urcu_compat_wrap_free_all_cpu_call_rcu_data
 
 #endif /* URCU_COMPAT_BUILDING_LIBRARY */
 

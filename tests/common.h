@@ -9,26 +9,14 @@
 #define TESTS_COMMON_H
 
 #define _GNU_SOURCE
-#if defined(URCU_COMPAT_FLAVOR_QSBR)
-#include <urcu-qsbr.h>
-#elif defined(URCU_COMPAT_FLAVOR_BP)
-#include <urcu-bp.h>
-#elif defined(URCU_COMPAT_FLAVOR_SIGNAL)
-#define RCU_SIGNAL
-#include <urcu.h>
-#elif defined(URCU_COMPAT_FLAVOR_MB)
-#define RCU_MB
-#include <urcu.h>
-#else
-#include <urcu.h>
-#endif
-/* Seen before urcu-compat.h, which maps rcu_barrier in every mode. */
-#ifdef rcu_barrier
+/* The flavor: the header includes the one URCU_COMPAT_FLAVOR_* names. */
+#include <urcu-compat.h>
+/* Left alone by urcu-compat.h, and defined from 0.8 on, as rcu_barrier(). */
+#ifdef rcu_read_ongoing
 #define TEST_URCU_HAS_RCU_BARRIER 1	/* liburcu 0.8 or newer */
 #else
 #define TEST_URCU_HAS_RCU_BARRIER 0	/* liburcu 0.7 */
 #endif
-#include <urcu-compat.h>
 
 #include <errno.h>
 #include <pthread.h>

@@ -1037,7 +1037,7 @@ static int route_says_every_cpu(void)
 #if URCU_COMPAT_NATIVE_BARRIER
 	return 0;
 #else
-	return (CMM_LOAD_SHARED(URCU_COMPAT_SYM(route)) & URCU_COMPAT_ROUTE_CPUS) != 0;
+	return (CMM_LOAD_SHARED(URCU_COMPAT_SYM(route)) & URCU_COMPAT_FAST_CPU_WORKERS) != 0;
 #endif
 }
 

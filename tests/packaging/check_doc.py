@@ -33,8 +33,13 @@ def main():
     with open(man) as f:
         page = f.read()
 
+    # The API: the header's map block under "/* The API (doc/api.md). */"
+    # (its other names are the ABI, listed under "Exported symbols").
+    block = re.search(r'^/\* The API \(doc/api\.md\)\. \*/\n((?:#define .*\n)+)', htext, re.M)
+    if not block:
+        sys.exit('%s: no "/* The API (doc/api.md). */" block' % header)
     functions = ['rcu_barrier'] + re.findall(
-        r'^#define\s+(urcu_compat_[a-z0-9_]+)\s+URCU_COMPAT_SYM\(', htext, re.M)
+        r'^#define\s+(urcu_compat_[a-z0-9_]+)\s+URCU_COMPAT_SYM\(', block.group(1), re.M)
     sections = re.findall(r'^### ([A-Za-z0-9_]+)\(\)$', md, re.M)
     for name in functions:
         if name not in sections:

@@ -4,8 +4,9 @@
 
     check_drop_in.py SOURCE_ROOT WORK_DIR FLAVOR MODE [--known-exit-abort=signal]
 
-Copies include/urcu-compat.h and compat/urcu-compat.c into an empty
-directory with a small program (program.c, included by app.c), selects the flavor and the mode
+Copies include/urcu-compat.h and the files of compat/ (urcu-compat.c and
+the parts it includes) into an empty directory with a small program
+(program.c, included by app.c), selects the flavor and the mode
 in source files only (the two-line file for a flavor other than memb,
 `#define URCU_COMPAT_FORCE_EMULATION 1` for the emulation), builds with
 plain `cc` command lines and `pkg-config` for liburcu's flags, no -D flag,
@@ -39,11 +40,13 @@ def main(argv, known):
     name, native, _ = header_decision(flavor, mode, os.path.join(root, 'include'))
     expect = [mode_name(native), name]
     aborted = 0
+    parts = sorted(os.listdir(os.path.join(root, 'compat')))
     compilers = [c for c in ('cc', 'clang') if shutil.which(c)]
     for cc in compilers:
         d = work_dir(os.path.join(work, cc))
         shutil.copy(os.path.join(root, 'include', 'urcu-compat.h'), d)
-        shutil.copy(os.path.join(root, 'compat', 'urcu-compat.c'), d)
+        for name in parts:
+            shutil.copy(os.path.join(root, 'compat', name), d)
         shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'program.c'), d)
 
         # The library: urcu-compat.c itself, or the documented two-line file.
@@ -79,7 +82,7 @@ def main(argv, known):
             print('note: make not installed, the Makefile was not tried')
             continue
         m = work_dir(os.path.join(work, cc + '-make'))
-        for name in ('urcu-compat.h', 'urcu-compat.c', 'program.c', lib_c, 'app.c'):
+        for name in ['urcu-compat.h', 'program.c', lib_c, 'app.c'] + parts:
             shutil.copy(os.path.join(d, name), m)
         obj = lib_c[:-2] + '.o'
         write(os.path.join(m, 'Makefile'),
@@ -92,7 +95,7 @@ def main(argv, known):
               '\n'
               'app: app.o %s\n' % obj +
               'app.o %s: urcu-compat.h\n' % obj +
-              ('%s: urcu-compat.c\n' % obj if obj != 'urcu-compat.o' else ''))
+              '%s: %s\n' % (obj, ' '.join(p for p in parts if p != obj[:-2] + '.c')))
         with open(os.path.join(m, 'Makefile')) as mk:
             sys.stdout.write('--- Makefile\n' + mk.read())
         run(['make', 'CC=' + cc], cwd=m)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""cppcheck or clang-tidy on compat/urcu-compat.c and include/urcu-compat.h.
+"""cppcheck or clang-tidy on compat/ (urcu-compat.c and the parts it
+includes) and include/urcu-compat.h.
 
 usage: static_analysis.py cppcheck|clang-tidy TOOL BUILD_DIR SOURCE_ROOT
 
@@ -155,7 +156,7 @@ def run_cppcheck(tool, root, source, defines, incs, urcu, work):
 def run_clang_tidy(tool, root, source, defines, incs, std, urcu):
     if urcu is None:
         return ["liburcu's headers not found"]
-    header_filter = re.escape(os.path.join(root, "include")) + "/.*"
+    header_filter = re.escape(root) + "/(include|compat)/.*"
     args = [tool, "--quiet", "--checks=" + CLANG_TIDY_CHECKS,
             "--header-filter=" + header_filter, source, "--"]
     for inc in incs:

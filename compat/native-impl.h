@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * native-impl.h - the native mode (liburcu 0.8+): liburcu's own rcu_barrier(),
+ * and a helper thread that runs it for bounded barriers. Part of
+ * urcu-compat.c (see the design there); implements mode.h.
+ */
+#if URCU_COMPAT_NATIVE_BARRIER
+
+/*
+ * A bounded barrier runs liburcu's barrier in one helper thread, so that
+ * its caller can stop waiting. Callers share the helper: each asks for a
+ * barrier that starts after its call, and one run serves them all.
+ */
+static pthread_mutex_t runner_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t runner_wake, runner_done;
+static pthread_t runner_tid;
+static int runner_started, runner_stop, runner_busy;
+static unsigned long runner_req, runner_served;
+
+/* Threads of this process; -1 when /proc cannot tell. */
+static int thread_count(void)
+{
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *d;
+	int threads = 0;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)) != NULL)
+		if (d->d_name[0] != '.')
+			threads++;
+	closedir(dir);
+	return threads;
+}
+
+/*
+ * liburcu's own list cannot be seen; a process with no thread but the
+ * caller (one that forks before starting any, as daemons do) has none.
+ */
+static int mode_may_have_workers(void)
+{
+	return thread_count() != 1;
+}
+
+/* The helper thread: takes runner_lock, released while rcu_barrier() runs. */
+static void *runner(void *arg)
+{
+	unsigned long gen;
+
+	(void)arg;
+	pthread_mutex_lock(&runner_lock);
+	while (!runner_stop) {
+		if (!seq_before(runner_served, runner_req)) {
+			pthread_cond_wait(&runner_wake, &runner_lock);
+			continue;
+		}
+		gen = runner_req;
+		runner_busy = 1;
+		pthread_mutex_unlock(&runner_lock);
+		rcu_barrier();
+		pthread_mutex_lock(&runner_lock);
+		runner_busy = 0;
+		runner_served = gen;
+		pthread_cond_broadcast(&runner_done);
+	}
+	pthread_mutex_unlock(&runner_lock);
+	return NULL;
+}
+
+/* Takes runner_lock for a bounded barrier, and waits on runner_done with it. */
+static int mode_barrier(const struct timespec *deadline)
+{
+	unsigned long target;
+	int ret = 0, rc;
+
+	if (!deadline) {
+		rcu_barrier();
+		return 0;
+	}
+	pthread_mutex_lock(&runner_lock);
+	if (!runner_started) {
+		rc = pthread_create(&runner_tid, NULL, runner, NULL);
+		if (rc) {
+			pthread_mutex_unlock(&runner_lock);
+			return -rc;
+		}
+		runner_started = 1;
+	}
+	/* A run in progress may have started before this call: ask for one more. */
+	target = ++runner_req;
+	pthread_cond_signal(&runner_wake);
+	while (seq_before(runner_served, target)) {
+		if (wait_offline(&runner_done, &runner_lock, deadline) &&
+		    seq_before(runner_served, target)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&runner_lock);
+	return ret;
+}
+
+/* Takes runner_lock; joins the helper thread after releasing it. */
+static void mode_exit(void)
+{
+	int join;
+
+	pthread_mutex_lock(&runner_lock);
+	runner_stop = 1;
+	pthread_cond_signal(&runner_wake);
+	/* A run stuck behind a blocked callback is left behind. */
+	join = runner_started && !runner_busy;
+	pthread_mutex_unlock(&runner_lock);
+	if (join) {
+		pthread_join(runner_tid, NULL);
+		runner_started = 0;
+	}
+}
+
+static void mode_saw_default_worker(struct call_rcu_data *crdp)
+{
+	CMM_STORE_SHARED(default_crdp, crdp);
+}
+
+static void mode_free_worker(struct call_rcu_data *crdp)
+{
+	gated_call_rcu_data_free(crdp);	/* liburcu moves its callbacks */
+}
+
+static void mode_free_all_cpu_workers(void)
+{
+	gated_free_all_cpu_call_rcu_data();
+}
+
+/* Takes runner_lock, held across fork(). */
+static void mode_fork_prepare(void)
+{
+	pthread_mutex_lock(&runner_lock);
+}
+
+/* Releases runner_lock. */
+static void mode_fork_parent(void)
+{
+	pthread_mutex_unlock(&runner_lock);
+}
+
+static void mode_fork_child(void)
+{
+	init_mutex(&runner_lock);
+	init_cond(&runner_wake);
+	init_cond(&runner_done);
+	runner_started = runner_busy = runner_stop = 0;
+	runner_req = runner_served = 0;
+}
+
+static int mode_forget_workers(void)
+{
+	return 0;
+}
+
+static void mode_after_fork_child(int had)
+{
+	(void)had;
+	/* liburcu replaced its default worker. */
+	CMM_STORE_SHARED(default_crdp, NULL);
+}
+
+static void mode_init(void)
+{
+	init_cond(&runner_wake);
+	init_cond(&runner_done);
+}
+
+static void mode_conds_fallback(const pthread_cond_t *fallback)
+{
+	runner_wake = *fallback;
+	runner_done = *fallback;
+}
+
+/*
+ * liburcu's default worker, asked for: native mode cannot know it
+ * otherwise, and asking makes one when there was none (*made).
+ */
+static struct call_rcu_data *mode_default_worker_at_exit(int *made)
+{
+	struct call_rcu_data *crdp = CMM_LOAD_SHARED(default_crdp);
+	int threads;
+
+	*made = 0;
+	if (crdp)
+		return crdp;
+	threads = thread_count();
+	crdp = get_default_call_rcu_data();
+	*made = threads < 0 || thread_count() != threads;
+	return crdp;
+}
+
+#endif /* URCU_COMPAT_NATIVE_BARRIER */
