@@ -44,6 +44,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "harness.h"
+
 #if URCU_COMPAT_NATIVE_BARRIER
 #define TEST_MODE_NAME "native"
 #else
@@ -95,15 +97,6 @@ static inline void test_quiescent(void)
 #endif
 }
 
-/* A gate a callback can block on, opened by the test. */
-struct gate {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int entered, open;
-};
-
-#define GATE_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 }
-
 static inline void gate_pass(struct gate *g)
 {
 	test_offline();
@@ -142,6 +135,14 @@ static inline void gate_open(struct gate *g)
 	pthread_mutex_unlock(&g->lock);
 }
 
+/* A gate in memory that is not zero-initialised or is used again. */
+static inline void gate_init(struct gate *g)
+{
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+}
+
 /* Join a thread; QSBR callers go offline meanwhile. */
 static inline void test_join(pthread_t tid)
 {
@@ -175,50 +176,6 @@ static inline void free_cpu_workers(void)
 	synchronize_rcu();
 	for (cpu = 0; cpu < ncpus && cpu < 256; cpu++)
 		urcu_compat_call_rcu_data_free(crdp[cpu]);
-}
-
-/*
- * A child that hangs is killed by SIGALRM after this many seconds, far
- * beyond what any child here needs: a hang is then a failure of its test
- * instead of a blocked suite. Never a measure of speed.
- */
-#define CHILD_WATCHDOG_S	120
-
-/*
- * Run fn in a fork() child and return its verdict (0: pass), read from a
- * pipe: under a leak checker the child's exit code is not the test's.
- * With handlers, liburcu's call_rcu fork hooks run around fork(). A
- * child killed by the watchdog gives no verdict: -1.
- */
-static inline int run_in_child(int (*fn)(void), int with_handlers)
-{
-	char verdict = 1;
-	int fds[2];
-	pid_t pid;
-
-	if (pipe(fds))
-		return -1;
-	if (with_handlers)
-		call_rcu_before_fork();
-	pid = fork();
-	if (pid == 0) {
-		alarm(CHILD_WATCHDOG_S);
-		if (with_handlers)
-			call_rcu_after_fork_child();
-		verdict = (char)fn();
-		_exit(write(fds[1], &verdict, 1) == 1 ? 0 : 2);
-	}
-	if (with_handlers)
-		call_rcu_after_fork_parent();
-	close(fds[1]);
-	test_offline();
-	if (pid < 0 || read(fds[0], &verdict, 1) != 1)
-		verdict = -1;
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	test_online();
-	close(fds[0]);
-	return verdict;
 }
 
 /* A counted callback: adds one to *counter, then frees itself. */

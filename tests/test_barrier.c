@@ -77,7 +77,7 @@ static void *open_cpu_gate(void *p)
 	return NULL;
 }
 
-static int free_all_cpu_child(void)
+static int free_all_cpu_child(void *arg)
 {
 	long cpu, ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	unsigned long ran = 0, queued = 0;
@@ -85,6 +85,7 @@ static int free_all_cpu_child(void)
 	pthread_t tid;
 	int i;
 
+	(void)arg;
 	if (create_all_cpu_call_rcu_data(0))
 		return 1;
 	/* Worker 0 blocks in a callback: what follows stays in its queue. */
@@ -117,7 +118,7 @@ static int free_all_cpu_child(void)
 static void test_barrier_covers_cpu_workers_freed_with_callbacks(void **state)
 {
 	(void)state;
-	assert_int_equal(run_in_child(free_all_cpu_child, 1), 0);
+	assert_int_equal(run_in_child(free_all_cpu_child, NULL, 0, CHILD_FORK_HOOKS), 0);
 }
 
 static void test_barrier_covers_thread_worker(void **state)
@@ -172,9 +173,7 @@ static void test_barrier_covers_worker_freed_with_callbacks(void **state)
 	int i;
 
 	(void)state;
-	memset(&free_gate, 0, sizeof(free_gate));
-	pthread_mutex_init(&free_gate.lock, NULL);
-	pthread_cond_init(&free_gate.cond, NULL);
+	gate_init(&free_gate);
 	arg.crdp = create_call_rcu_data(0, -1);
 	assert_non_null(arg.crdp);
 	assert_non_null(gate_head);
@@ -408,10 +407,11 @@ static void test_barrier_inside_callback_is_refused(void **state)
 
 static unsigned long fork_ran;
 
-static int child_with_handlers(void)
+static int child_with_handlers(void *arg)
 {
 	int i;
 
+	(void)arg;
 	for (i = 0; i < 10; i++)
 		queue_counted(&fork_ran);
 	/* What the parent had queued runs in the child too. */
@@ -423,13 +423,14 @@ static void test_barrier_in_fork_child_with_handlers(void **state)
 	(void)state;
 	fork_ran = 0;
 	queue_counted(&fork_ran);
-	assert_int_equal(run_in_child(child_with_handlers, 1), 0);
+	assert_int_equal(run_in_child(child_with_handlers, NULL, 0, CHILD_FORK_HOOKS), 0);
 	assert_int_equal(urcu_compat_barrier(), 0);
 	assert_int_equal(fork_ran, 1);
 }
 
-static int child_without_handlers(void)
+static int child_without_handlers(void *arg)
 {
+	(void)arg;
 	/* The workers' threads do not exist here: refuse, do not hang. */
 	return urcu_compat_barrier() != -ESRCH ||
 		urcu_compat_barrier_timeout(100000) != -ESRCH;
@@ -442,7 +443,7 @@ static void test_barrier_in_fork_child_without_handlers(void **state)
 	(void)state;
 	queue_counted(&ran);
 	assert_int_equal(urcu_compat_barrier(), 0);
-	assert_int_equal(run_in_child(child_without_handlers, 0), 0);
+	assert_int_equal(run_in_child(child_without_handlers, NULL, 0, 0), 0);
 }
 
 #if URCU_COMPAT_IS_QSBR
@@ -514,40 +515,6 @@ static void test_detach_cpu_workers_while_forking(void **state)
 	assert_int_equal(urcu_compat_barrier(), 0);
 }
 
-/* NULL and the default worker are left alone, at once, as by liburcu. */
-static void test_call_rcu_data_free_leaves_default_and_null(void **state)
-{
-	struct call_rcu_data *dflt = get_default_call_rcu_data();
-	struct call_rcu_data *own = create_call_rcu_data(0, -1);
-	unsigned long ran = 0;
-
-	(void)state;
-	assert_non_null(dflt);
-	assert_non_null(own);
-	urcu_compat_call_rcu_data_free(NULL);
-	urcu_compat_call_rcu_data_free(dflt);
-	/* Again once the join decision is cached by a real stop. */
-	urcu_compat_call_rcu_data_free(own);
-	urcu_compat_call_rcu_data_free(dflt);
-	queue_counted(&ran);
-	assert_int_equal(urcu_compat_barrier(), 0);
-	assert_int_equal(ran, 1);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	rcu_register_thread();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rcu_unregister_thread();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,7 +526,6 @@ int main(void)
 		cmocka_unit_test(test_barrier_covers_cpu_workers_freed_with_callbacks),
 		cmocka_unit_test(test_barrier_races_with_writers_and_worker_churn),
 		cmocka_unit_test(test_barrier_from_many_threads_at_once),
-		cmocka_unit_test(test_call_rcu_data_free_leaves_default_and_null),
 		cmocka_unit_test(test_detach_cpu_workers_while_forking),
 #if !URCU_COMPAT_IS_QSBR	/* QSBR has no read-side state: it goes offline */
 		cmocka_unit_test(test_barrier_in_read_side_is_refused),
@@ -573,5 +539,5 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests_name("urcu_compat_barrier " URCU_COMPAT_FLAVOR_NAME
-					   " " TEST_MODE_NAME, tests, setup, teardown);
+					   " " TEST_MODE_NAME, tests, harness_setup, harness_teardown);
 }
