@@ -100,12 +100,7 @@ static inline void test_quiescent(void)
 static inline void gate_pass(struct gate *g)
 {
 	test_offline();
-	pthread_mutex_lock(&g->lock);
-	g->entered = 1;
-	pthread_cond_broadcast(&g->cond);
-	while (!g->open)
-		pthread_cond_wait(&g->cond, &g->lock);
-	pthread_mutex_unlock(&g->lock);
+	gate_enter_and_wait(g);
 	test_online();
 }
 
@@ -196,13 +191,25 @@ static inline void counted_cb(struct rcu_head *head)
 	free(c);
 }
 
+/* Queue n counted callbacks without cmocka (threads, children): 0, or -1. */
+static inline int try_queue_counted(unsigned long *counter, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct counted *c = calloc(1, sizeof(*c));
+
+		if (!c)
+			return -1;
+		c->counter = counter;
+		call_rcu(&c->head, counted_cb);
+	}
+	return 0;
+}
+
 static inline void queue_counted(unsigned long *counter)
 {
-	struct counted *c = calloc(1, sizeof(*c));
-
-	assert_non_null(c);
-	c->counter = counter;
-	call_rcu(&c->head, counted_cb);
+	assert_int_equal(try_queue_counted(counter, 1), 0);
 }
 
 /* Run body-less worker threads: start n threads of fn(arg[i]). */

@@ -22,6 +22,16 @@
 #include <time.h>
 #include <unistd.h>
 
+void gate_enter_and_wait(struct gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->entered = 1;
+	pthread_cond_broadcast(&g->cond);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
 /* ---------------------------------------------------------------- */
 /* pthread_join() interposer                                          */
 /* ---------------------------------------------------------------- */
@@ -71,15 +81,9 @@ int pthread_join(pthread_t tid, void **retval)
 	hold = join_hold && pthread_equal(tid, join_held) ? join_hold : NULL;
 	pthread_mutex_unlock(&join_lock);
 
-	if (hold) {
-		/* Not gate_pass(): the RCU state of the joining thread is not ours. */
-		pthread_mutex_lock(&hold->lock);
-		hold->entered = 1;
-		pthread_cond_broadcast(&hold->cond);
-		while (!hold->open)
-			pthread_cond_wait(&hold->cond, &hold->lock);
-		pthread_mutex_unlock(&hold->lock);
-	}
+	/* Not gate_pass(): the RCU state of the joining thread is not ours. */
+	if (hold)
+		gate_enter_and_wait(hold);
 
 	/* A join of the refused thread is logged, not made: it would never return. */
 	ret = refuse ? EDEADLK : real_join(tid, retval);
@@ -324,5 +328,15 @@ int harness_wait(pid_t pid)
 	while (ret < 0 && errno == EINTR);
 	online_again(was_online);
 	return ret == pid ? status : -1;
+}
+
+int run_scenario_named(const struct scenario *list, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i].name, name))
+			return list[i].run();
+	return 101;
 }
 #endif

@@ -22,6 +22,12 @@ struct gate {
 
 #define GATE_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 }
 
+/*
+ * Mark g entered, then wait until it opens; the caller's RCU state is
+ * left as it is (common.h's gate_pass() goes offline around it).
+ */
+void gate_enter_and_wait(struct gate *g);
+
 /* ---------------------------------------------------------------- */
 /* pthread_join() interposer                                          */
 /* ---------------------------------------------------------------- */
@@ -120,6 +126,15 @@ pid_t harness_spawn_self(const char *const *args, const char *env);
 
 /* waitpid(), offline for online QSBR callers: the raw status, -1 on error. */
 int harness_wait(pid_t pid);
+
+/* A scenario that a fresh copy runs, by name: its exit status. */
+struct scenario {
+	const char *name;
+	int (*run)(void);
+};
+
+/* Run the scenario called name from list (n of them); 101: none is. */
+int run_scenario_named(const struct scenario *list, size_t n, const char *name);
 #endif
 
 #endif

@@ -385,7 +385,7 @@ static void barrier_inside_cb(struct rcu_head *head)
 	cb_timeout_result = urcu_compat_barrier_timeout(100000);
 	rcu_barrier();	/* returns at once; liburcu's alone would deadlock */
 	free(head);
-	gate_open(&cb_done);
+	gate_mark_entered(&cb_done);
 }
 
 static void test_barrier_inside_callback_is_refused(void **state)
@@ -395,12 +395,7 @@ static void test_barrier_inside_callback_is_refused(void **state)
 	(void)state;
 	assert_non_null(head);
 	call_rcu(head, barrier_inside_cb);
-	test_offline();
-	pthread_mutex_lock(&cb_done.lock);
-	while (!cb_done.open)
-		pthread_cond_wait(&cb_done.cond, &cb_done.lock);
-	pthread_mutex_unlock(&cb_done.lock);
-	test_online();
+	gate_wait_entered(&cb_done);
 	assert_int_equal(cb_result, -EDEADLK);
 	assert_int_equal(cb_timeout_result, -EDEADLK);
 }

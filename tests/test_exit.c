@@ -217,10 +217,7 @@ static void stuck_reader_cb(struct rcu_head *head)
 	(void)head;
 	rcu_read_lock();
 	report("B\n");
-	pthread_mutex_lock(&reader_gate.lock);
-	while (!reader_gate.open)
-		pthread_cond_wait(&reader_gate.cond, &reader_gate.lock);
-	pthread_mutex_unlock(&reader_gate.lock);
+	gate_enter_and_wait(&reader_gate);	/* in the read side: stays online */
 	rcu_read_unlock();
 }
 
@@ -239,10 +236,7 @@ static int scenario_stuck_reader_no_default(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(void);
-} scenarios[] = {
+static const struct scenario scenarios[] = {
 	{ "blocked-in-exit-batch", scenario_blocked_in_exit_batch },
 	{ "exit-from-callback", scenario_exit_from_callback },
 	{ "stuck-reader-no-default", scenario_stuck_reader_no_default },
@@ -250,14 +244,9 @@ static const struct {
 
 static int scenario_main(const char *name, const char *fdarg)
 {
-	size_t i;
-
 	main_thread = pthread_self();
 	report_fd = atoi(fdarg);
-	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (!strcmp(scenarios[i].name, name))
-			return scenarios[i].run();
-	return 101;
+	return run_scenario_named(scenarios, sizeof(scenarios) / sizeof(scenarios[0]), name);
 }
 
 /* ---------------------------------------------------------------- */

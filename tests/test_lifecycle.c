@@ -41,18 +41,6 @@ static void assert_online_again(void)
 #endif
 }
 
-/* queue_counted() without cmocka, for threads other than the main one. */
-static int try_queue_counted(unsigned long *counter)
-{
-	struct counted *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return -1;
-	c->counter = counter;
-	call_rcu(&c->head, counted_cb);
-	return 0;
-}
-
 /*
  * Seen from inside a worker: it plants a thread-specific value whose
  * destructor runs as that thread exits.
@@ -241,7 +229,7 @@ static void *freer_thread(void *p)
 		f->worker_tid = get_call_rcu_thread(crdp);
 		set_thread_call_rcu_data(crdp);
 		for (i = 0; i < 20; i++)
-			if (try_queue_counted(&f->ran))
+			if (try_queue_counted(&f->ran, 1))
 				f->failed = 1;
 		set_thread_call_rcu_data(NULL);
 		synchronize_rcu();
@@ -462,7 +450,7 @@ static struct report *rep;
 
 static void child_queue_counted(unsigned long *counter)
 {
-	if (try_queue_counted(counter))
+	if (try_queue_counted(counter, 1))
 		_exit(90);
 }
 
@@ -992,10 +980,7 @@ static int scenario_free_same_worker_twice_at_once(void)
 	return leave_scenario(0);
 }
 
-static const struct {
-	const char *name;
-	int (*run)(void);
-} scenarios[] = {
+static const struct scenario scenarios[] = {
 	{ "free-in-child-with-handlers", scenario_free_in_child_with_handlers },
 	{ "free-default-seen-from-callback", scenario_free_default_seen_from_callback },
 	{ "exit-barriers", scenario_exit_barriers },
@@ -1016,15 +1001,10 @@ static const struct {
 
 static int scenario_main(const char *name, const char *fdarg)
 {
-	size_t i;
-
 	rep = report_map(atoi(fdarg));
 	if (!rep)
 		return 100;
-	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (!strcmp(scenarios[i].name, name))
-			return scenarios[i].run();
-	return 101;
+	return run_scenario_named(scenarios, sizeof(scenarios) / sizeof(scenarios[0]), name);
 }
 
 /* ---------------------------------------------------------------- */
@@ -1314,16 +1294,9 @@ static void test_exit_in_read_side(void **state)
 
 /* ---------------------------------------------------------------- */
 
-static void test_native_barrier_is_the_headers(void **state)
-{
-	(void)state;
-	assert_mode_is_the_headers();
-}
-
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_native_barrier_is_the_headers),
 		cmocka_unit_test(test_free_joins_each_worker_once),
 		cmocka_unit_test(test_free_from_many_threads_at_once),
 		cmocka_unit_test(test_free_ignores_null_and_default_worker),

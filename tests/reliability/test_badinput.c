@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Bad input: bounds of 0 ms and up to UINT_MAX ms, exit barriers turned
- * off and asked for many times. (A NULL worker and the default worker
- * given to the worker stop: test_lifecycle.c. A worker freed twice is
+ * Bad input: bounds of 0 ms and up to UINT_MAX ms, exit barriers asked
+ * for many times. (A NULL worker and the default worker given to the
+ * worker stop, exit barriers turned off: test_lifecycle.c. A worker freed twice is
  * undefined, as with liburcu's call_rcu_data_free(): the first free
  * released it. It is documented in doc/reliability.md, not run.)
  *
@@ -14,7 +14,7 @@
 #include <limits.h>
 #include <sys/mman.h>
 
-/* A callback that blocks until its gate opens (never, in a child). */
+/* A callback that blocks until its gate opens. */
 static struct gate block_gate = GATE_INIT;
 static struct rcu_head block_head;
 
@@ -106,7 +106,6 @@ static void test_large_timeout_with_blocked_worker_still_waits(void **state)
 
 struct exit_report {
 	unsigned long chain_ran;
-	unsigned long behind;
 };
 
 static struct exit_report *report;
@@ -128,12 +127,6 @@ static void link_cb(struct rcu_head *head)
 		free(l);
 }
 
-static void behind_cb(struct rcu_head *head)
-{
-	uatomic_inc(&report->behind);
-	free(head);
-}
-
 /* Fork, run fn in the child (which exits), time the child's life. */
 static double child_exit_ms(int (*fn)(void *))
 {
@@ -141,32 +134,6 @@ static double child_exit_ms(int (*fn)(void *))
 
 	assert_int_equal(run_in_child(fn, NULL, 0, CHILD_FORK_HOOKS | CHILD_EXITS), 0);
 	return harness_now_ms() - t0;
-}
-
-static int exit_off_with_blocked_callback(void *arg)
-{
-	struct rcu_head *behind = malloc(sizeof(*behind));
-
-	(void)arg;
-	gate_init(&block_gate);
-	call_rcu(&block_head, block_cb);
-	if (behind)
-		call_rcu(behind, behind_cb);
-	gate_wait_entered(&block_gate);
-	urcu_compat_set_exit_barriers(0, UINT_MAX);
-	return 0;
-}
-
-/* count 0: no barrier at exit, even behind a callback that never returns. */
-static void test_exit_barriers_zero(void **state)
-{
-	double ms;
-
-	(void)state;
-	memset(report, 0, sizeof(*report));
-	ms = child_exit_ms(exit_off_with_blocked_callback);
-	printf("# exit barriers 0, a callback blocked forever: exit in %.1f ms\n", ms);
-	assert_int_equal(report->behind, 0);
 }
 
 #define CHAIN 20
@@ -225,7 +192,6 @@ int main(void)
 		cmocka_unit_test(test_timeout_zero),
 		cmocka_unit_test(test_large_timeouts),
 		cmocka_unit_test(test_large_timeout_with_blocked_worker_still_waits),
-		cmocka_unit_test(test_exit_barriers_zero),
 		cmocka_unit_test(test_exit_barriers_large),
 	};
 
