@@ -212,6 +212,68 @@ static inline void queue_counted(unsigned long *counter)
 	assert_int_equal(try_queue_counted(counter, 1), 0);
 }
 
+/* QSBR: an online caller is back online after the library returned. */
+static inline void assert_online_again(void)
+{
+#if URCU_COMPAT_IS_QSBR
+	assert_true(test_qsbr_online());
+#endif
+}
+
+/* A bound never reached: the test's timeout comes first. */
+#define GENEROUS_MS	3600000U
+
+/*
+ * A callback that blocks on its gate until the test opens it. Static
+ * storage: a fork() child that inherits it blocked still reaches it.
+ */
+struct gated {
+	struct rcu_head head;
+	struct gate gate;
+	unsigned long *passed;	/* counts the callbacks that got through */
+};
+
+static inline void gated_cb(struct rcu_head *head)
+{
+	struct gated *g = caa_container_of(head, struct gated, head);
+
+	gate_pass(&g->gate);
+	if (g->passed)
+		uatomic_inc(g->passed);
+}
+
+/* Queue g and wait until the worker it went to is blocked in it. */
+static inline void block_worker_on(struct gated *g, unsigned long *passed)
+{
+	gate_init(&g->gate);
+	g->passed = passed;
+	call_rcu(&g->head, gated_cb);
+	gate_wait_entered(&g->gate);
+}
+
+/*
+ * Block the default worker on dflt and a new worker of this thread's on
+ * own, 20 counted callbacks queued behind each; returns that worker.
+ */
+static inline struct call_rcu_data *block_default_and_own(struct gated *dflt,
+		struct gated *own, unsigned long *ran, unsigned long *passed)
+{
+	struct call_rcu_data *crdp;
+	int i;
+
+	block_worker_on(dflt, passed);
+	for (i = 0; i < 20; i++)
+		queue_counted(ran);
+	crdp = create_call_rcu_data(0, -1);
+	assert_non_null(crdp);
+	set_thread_call_rcu_data(crdp);
+	block_worker_on(own, passed);
+	for (i = 0; i < 20; i++)
+		queue_counted(ran);
+	set_thread_call_rcu_data(NULL);
+	return crdp;
+}
+
 /* Run body-less worker threads: start n threads of fn(arg[i]). */
 static inline void run_threads(int n, void *(*fn)(void *), void *args, size_t argsize)
 {

@@ -3,7 +3,8 @@
  * urcu_compat_barrier() and rcu_barrier(): every callback queued before
  * the call has run when it returns, on every kind of worker, under races
  * with writers, worker churn, other barriers and fork(); misuse is
- * refused without waiting.
+ * refused without waiting. urcu_compat_barrier_timeout() gives up behind
+ * a blocked callback and recovers.
  */
 #include "common.h"
 
@@ -62,18 +63,12 @@ static void test_barrier_covers_cpu_workers(void **state)
  * still hold to the default worker. Run in a child: on liburcu releases
  * that do not join the workers' threads, their leftovers are liburcu's.
  */
-static struct gate cpu_gate = GATE_INIT;
-
-static void cpu_gate_cb(struct rcu_head *head)
-{
-	gate_pass(&cpu_gate);
-	free(head);
-}
+static struct gated cpu0_gated;
 
 static void *open_cpu_gate(void *p)
 {
 	(void)p;
-	gate_open(&cpu_gate);
+	gate_open(&cpu0_gated.gate);
 	return NULL;
 }
 
@@ -92,8 +87,7 @@ static int free_all_cpu_child(void *arg)
 	rcu_read_lock();
 	set_thread_call_rcu_data(get_cpu_call_rcu_data(0));
 	rcu_read_unlock();
-	call_rcu(malloc(sizeof(struct rcu_head)), cpu_gate_cb);
-	gate_wait_entered(&cpu_gate);
+	block_worker_on(&cpu0_gated, NULL);
 	for (cpu = 0; cpu < ncpus; cpu++) {
 		rcu_read_lock();
 		crdp = get_cpu_call_rcu_data((int)cpu);
@@ -140,13 +134,7 @@ static void test_barrier_covers_thread_worker(void **state)
 }
 
 /* A worker freed while it still holds callbacks: none may be missed. */
-static struct gate free_gate = GATE_INIT;
-
-static void gate_cb(struct rcu_head *head)
-{
-	gate_pass(&free_gate);
-	free(head);
-}
+static struct gated freeing_gated;
 
 struct free_arg {
 	struct call_rcu_data *crdp;
@@ -168,19 +156,15 @@ static void test_barrier_covers_worker_freed_with_callbacks(void **state)
 {
 	struct free_arg arg = { .started = GATE_INIT };
 	unsigned long ran = 0, moved = 0;
-	struct rcu_head *gate_head = malloc(sizeof(*gate_head));
 	pthread_t tid;
 	int i;
 
 	(void)state;
-	gate_init(&free_gate);
 	arg.crdp = create_call_rcu_data(0, -1);
 	assert_non_null(arg.crdp);
-	assert_non_null(gate_head);
 	set_thread_call_rcu_data(arg.crdp);
-	call_rcu(gate_head, gate_cb);
-	gate_wait_entered(&free_gate);
-	/* The worker is blocked in gate_cb: these wait in its queue. */
+	block_worker_on(&freeing_gated, NULL);
+	/* The worker is blocked in gated_cb: these wait in its queue. */
 	for (i = 0; i < 200; i++) {
 		struct counted *c = calloc(1, sizeof(*c));
 
@@ -194,7 +178,7 @@ static void test_barrier_covers_worker_freed_with_callbacks(void **state)
 	synchronize_rcu();
 	assert_int_equal(pthread_create(&tid, NULL, free_worker_thread, &arg), 0);
 	gate_wait_entered(&arg.started);
-	gate_open(&free_gate);
+	gate_open(&freeing_gated.gate);
 	test_join(tid);
 	assert_int_equal(urcu_compat_barrier(), 0);
 	assert_int_equal(uatomic_read(&ran), 200);
@@ -356,6 +340,67 @@ static void test_barrier_from_many_threads_at_once(void **state)
 		assert_int_equal(callers[i].failures, 0);
 		assert_int_equal(callers[i].ran, 50);
 	}
+}
+
+/*
+ * urcu_compat_barrier_timeout() behind callbacks that block: every bound
+ * gives up while one worker is held, and the barriers that gave up leave
+ * nothing behind that gets in the way.
+ */
+static struct gated dflt_gated, own_gated;
+
+/* A failed test opens the gates on its way out. */
+static int open_gates(void **state)
+{
+	(void)state;
+	gate_open(&dflt_gated.gate);
+	gate_open(&own_gated.gate);
+	return 0;
+}
+
+static void test_barrier_timeout_with_blocked_callback(void **state)
+{
+	struct call_rcu_data *own;
+	unsigned long ran = 0, passed = 0;
+	int i;
+
+	(void)state;
+	/* The default worker and a worker of this thread both block. */
+	own = block_default_and_own(&dflt_gated, &own_gated, &ran, &passed);
+
+	/* What was queued cannot run: every bounded barrier gives up. */
+	assert_int_equal(urcu_compat_barrier_timeout(0), -ETIMEDOUT);
+	assert_online_again();
+	assert_int_equal(urcu_compat_barrier_timeout(1), -ETIMEDOUT);
+	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
+	assert_online_again();
+	assert_int_equal(uatomic_read(&ran), 0);
+
+	/* One worker released: the other still holds the barrier. */
+	gate_open(&dflt_gated.gate);
+	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
+
+	gate_open(&own_gated.gate);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_online_again();
+	assert_int_equal(uatomic_read(&passed), 2);
+	assert_int_equal(uatomic_read(&ran), 40);
+
+	/* The barriers that gave up left nothing behind that gets in the way. */
+	set_thread_call_rcu_data(own);
+	for (i = 0; i < 10; i++)
+		queue_counted(&ran);
+	set_thread_call_rcu_data(NULL);
+	for (i = 0; i < 10; i++)
+		queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
+	assert_online_again();
+	assert_int_equal(uatomic_read(&ran), 60);
+	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
+	assert_int_equal(urcu_compat_barrier(), 0);
+
+	synchronize_rcu();
+	urcu_compat_call_rcu_data_free(own);
 }
 
 #if !URCU_COMPAT_IS_QSBR
@@ -522,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_barrier_races_with_writers_and_worker_churn),
 		cmocka_unit_test(test_barrier_from_many_threads_at_once),
 		cmocka_unit_test(test_detach_cpu_workers_while_forking),
+		cmocka_unit_test_teardown(test_barrier_timeout_with_blocked_callback, open_gates),
 #if !URCU_COMPAT_IS_QSBR	/* QSBR has no read-side state: it goes offline */
 		cmocka_unit_test(test_barrier_in_read_side_is_refused),
 #endif

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Worker lifecycle: urcu_compat_call_rcu_data_free() joins each worker's
- * thread exactly once whoever does it (liburcu or the library), bounded
- * barriers give up and recover, exit barriers run queued and chained
- * callbacks before the process ends, and exit never hangs: fork() child
+ * thread exactly once whoever does it (liburcu or the library), exit
+ * barriers run queued and chained callbacks before the process ends, and
+ * exit never hangs: fork() child
  * without liburcu's handlers, callback blocked forever, exit from a
  * callback or a read-side critical section.
  *
@@ -32,14 +32,6 @@
 /* ---------------------------------------------------------------- */
 /* Helpers                                                            */
 /* ---------------------------------------------------------------- */
-
-/* QSBR: an online caller is back online after the library returned. */
-static void assert_online_again(void)
-{
-#if URCU_COMPAT_IS_QSBR
-	assert_true(test_qsbr_online());
-#endif
-}
 
 /*
  * Seen from inside a worker: it plants a thread-specific value whose
@@ -103,34 +95,6 @@ static struct call_rcu_data *start_watched_worker(struct exit_watch *w,
 		queue_counted(ran);
 	set_thread_call_rcu_data(NULL);
 	return crdp;
-}
-
-/*
- * A callback that blocks on its gate until the test opens it. Static
- * storage: a fork() child that inherits it blocked still reaches it.
- */
-struct gated {
-	struct rcu_head head;
-	struct gate gate;
-	unsigned long *passed;
-};
-
-static void gated_cb(struct rcu_head *head)
-{
-	struct gated *g = caa_container_of(head, struct gated, head);
-
-	gate_pass(&g->gate);
-	if (g->passed)
-		uatomic_inc(g->passed);
-}
-
-/* Queue g and wait until the worker it went to is blocked in it. */
-static void block_worker_on(struct gated *g, unsigned long *passed)
-{
-	gate_init(&g->gate);
-	g->passed = passed;
-	call_rcu(&g->head, gated_cb);
-	gate_wait_entered(&g->gate);
 }
 
 /* The gates of the test process; a failed test opens them on its way out. */
@@ -324,66 +288,6 @@ static void test_free_ignores_null_and_default_worker(void **state)
 	queue_counted(&ran);
 	assert_int_equal(urcu_compat_barrier(), 0);
 	assert_int_equal(uatomic_read(&ran), 1);
-}
-
-/* ---------------------------------------------------------------- */
-/* 2. urcu_compat_barrier_timeout()                                    */
-/* ---------------------------------------------------------------- */
-
-#define GENEROUS_MS	3600000U	/* never reached: the harness times out first */
-
-static void test_barrier_timeout_with_blocked_callback(void **state)
-{
-	struct call_rcu_data *own;
-	unsigned long ran = 0, passed = 0;
-	int i;
-
-	(void)state;
-	/* The default worker and a worker of this thread both block. */
-	block_worker_on(&dflt_gated, &passed);
-	for (i = 0; i < 20; i++)
-		queue_counted(&ran);
-	own = create_call_rcu_data(0, -1);
-	assert_non_null(own);
-	set_thread_call_rcu_data(own);
-	block_worker_on(&own_gated, &passed);
-	for (i = 0; i < 20; i++)
-		queue_counted(&ran);
-	set_thread_call_rcu_data(NULL);
-
-	/* What was queued cannot run: every bounded barrier gives up. */
-	assert_int_equal(urcu_compat_barrier_timeout(0), -ETIMEDOUT);
-	assert_online_again();
-	assert_int_equal(urcu_compat_barrier_timeout(1), -ETIMEDOUT);
-	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
-	assert_online_again();
-	assert_int_equal(uatomic_read(&ran), 0);
-
-	/* One worker released: the other still holds the barrier. */
-	gate_open(&dflt_gated.gate);
-	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
-
-	gate_open(&own_gated.gate);
-	assert_int_equal(urcu_compat_barrier(), 0);
-	assert_online_again();
-	assert_int_equal(uatomic_read(&passed), 2);
-	assert_int_equal(uatomic_read(&ran), 40);
-
-	/* The barriers that gave up left nothing behind that gets in the way. */
-	set_thread_call_rcu_data(own);
-	for (i = 0; i < 10; i++)
-		queue_counted(&ran);
-	set_thread_call_rcu_data(NULL);
-	for (i = 0; i < 10; i++)
-		queue_counted(&ran);
-	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
-	assert_online_again();
-	assert_int_equal(uatomic_read(&ran), 60);
-	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
-	assert_int_equal(urcu_compat_barrier(), 0);
-
-	synchronize_rcu();
-	urcu_compat_call_rcu_data_free(own);
 }
 
 /* ---------------------------------------------------------------- */
@@ -1182,20 +1086,11 @@ static void test_fork_child_without_handlers_exits(void **state)
 {
 	struct call_rcu_data *own;
 	unsigned long ran = 0, passed = 0;
-	int busy_status, busy_default_status, idle_status, i;
+	int busy_status, busy_default_status, idle_status;
 
 	(void)state;
 	/* Pending work everywhere: both workers blocked, callbacks queued behind. */
-	block_worker_on(&dflt_gated, &passed);
-	for (i = 0; i < 20; i++)
-		queue_counted(&ran);
-	own = create_call_rcu_data(0, -1);
-	assert_non_null(own);
-	set_thread_call_rcu_data(own);
-	block_worker_on(&own_gated, &passed);
-	for (i = 0; i < 20; i++)
-		queue_counted(&ran);
-	set_thread_call_rcu_data(NULL);
+	own = block_default_and_own(&dflt_gated, &own_gated, &ran, &passed);
 
 	busy_status = run_in_child(refuse_barriers_then_exit, NULL, 0, CHILD_EXITS);
 	/* The same with the default exit setting. */
@@ -1304,7 +1199,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_free_default_worker_seen_from_callback),
 		cmocka_unit_test(test_free_same_worker_twice_at_once),
 		cmocka_unit_test(test_barrier_after_free_all_cpu_call_rcu_data),
-		cmocka_unit_test_teardown(test_barrier_timeout_with_blocked_callback, open_gates),
 		cmocka_unit_test(test_exit_barriers_run_queued_and_chained_callbacks),
 		cmocka_unit_test(test_exit_barriers_in_child_with_handlers),
 		cmocka_unit_test(test_exit_barriers_default_setting),

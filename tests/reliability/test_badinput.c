@@ -14,16 +14,6 @@
 #include <limits.h>
 #include <sys/mman.h>
 
-/* A callback that blocks until its gate opens. */
-static struct gate block_gate = GATE_INIT;
-static struct rcu_head block_head;
-
-static void block_cb(struct rcu_head *head)
-{
-	(void)head;
-	gate_pass(&block_gate);
-}
-
 /* ---------------------------------------------------------------- */
 
 /* A bound of 0 ms: an answer at once, and nothing broken after it. */
@@ -74,6 +64,8 @@ static void test_large_timeouts(void **state)
 	}
 }
 
+static struct gated blocked;
+
 /* A large bound still gives up when told to: the bound is not ignored. */
 static void test_large_timeout_with_blocked_worker_still_waits(void **state)
 {
@@ -83,17 +75,15 @@ static void test_large_timeout_with_blocked_worker_still_waits(void **state)
 
 	(void)state;
 	assert_non_null(crdp);
-	gate_init(&block_gate);
 	set_thread_call_rcu_data(crdp);
-	call_rcu(&block_head, block_cb);
+	block_worker_on(&blocked, NULL);
 	queue_counted(&ran);
 	set_thread_call_rcu_data(NULL);
-	gate_wait_entered(&block_gate);
 	t0 = harness_now_ms();
 	assert_int_equal(urcu_compat_barrier_timeout(50), -ETIMEDOUT);
 	assert_true(harness_now_ms() - t0 >= 45);	/* it did wait, close to the bound */
 	assert_int_equal(urcu_compat_barrier_timeout(0), -ETIMEDOUT);
-	gate_open(&block_gate);
+	gate_open(&blocked.gate);
 	assert_int_equal(urcu_compat_barrier_timeout(UINT_MAX), 0);
 	assert_int_equal(uatomic_read(&ran), 1);
 	synchronize_rcu();
