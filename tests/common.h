@@ -274,6 +274,14 @@ static inline struct call_rcu_data *block_default_and_own(struct gated *dflt,
 	return crdp;
 }
 
+/*
+ * The gates block_default_and_own() is given in the test process
+ * (harness.c); open_gates(), as a test's teardown, opens them when a
+ * failed test left them shut.
+ */
+extern struct gated dflt_gated, own_gated;
+int open_gates(void **state);
+
 /* Run body-less worker threads: start n threads of fn(arg[i]). */
 static inline void run_threads(int n, void *(*fn)(void *), void *args, size_t argsize)
 {

@@ -347,17 +347,6 @@ static void test_barrier_from_many_threads_at_once(void **state)
  * gives up while one worker is held, and the barriers that gave up leave
  * nothing behind that gets in the way.
  */
-static struct gated dflt_gated, own_gated;
-
-/* A failed test opens the gates on its way out. */
-static int open_gates(void **state)
-{
-	(void)state;
-	gate_open(&dflt_gated.gate);
-	gate_open(&own_gated.gate);
-	return 0;
-}
-
 static void test_barrier_timeout_with_blocked_callback(void **state)
 {
 	struct call_rcu_data *own;

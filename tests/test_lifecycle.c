@@ -97,16 +97,6 @@ static struct call_rcu_data *start_watched_worker(struct exit_watch *w,
 	return crdp;
 }
 
-/* The gates of the test process; a failed test opens them on its way out. */
-static struct gated dflt_gated, own_gated;
-
-static int open_gates(void **state)
-{
-	(void)state;
-	gate_open(&dflt_gated.gate);
-	gate_open(&own_gated.gate);
-	return 0;
-}
 
 /* ---------------------------------------------------------------- */
 /* 1. urcu_compat_call_rcu_data_free(): exactly one join               */
