@@ -32,6 +32,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "harness.h"
+
 #if URCU_COMPAT_NATIVE_BARRIER
 #define TEST_MODE_NAME "native"
 #else
@@ -83,24 +85,10 @@ static inline void test_quiescent(void)
 #endif
 }
 
-/* A gate a callback can block on, opened by the test. */
-struct gate {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int entered, open;
-};
-
-#define GATE_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 }
-
 static inline void gate_pass(struct gate *g)
 {
 	test_offline();
-	pthread_mutex_lock(&g->lock);
-	g->entered = 1;
-	pthread_cond_broadcast(&g->cond);
-	while (!g->open)
-		pthread_cond_wait(&g->cond, &g->lock);
-	pthread_mutex_unlock(&g->lock);
+	gate_enter_and_wait(g);
 	test_online();
 }
 
@@ -128,6 +116,14 @@ static inline void gate_open(struct gate *g)
 	g->open = 1;
 	pthread_cond_broadcast(&g->cond);
 	pthread_mutex_unlock(&g->lock);
+}
+
+/* A gate in memory that is not zero-initialised or is used again. */
+static inline void gate_init(struct gate *g)
+{
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
 }
 
 /* Join a thread; QSBR callers go offline meanwhile. */
@@ -165,50 +161,6 @@ static inline void free_cpu_workers(void)
 		urcu_compat_call_rcu_data_free(crdp[cpu]);
 }
 
-/*
- * A child that hangs is killed by SIGALRM after this many seconds, far
- * beyond what any child here needs: a hang is then a failure of its test
- * instead of a blocked suite. Never a measure of speed.
- */
-#define CHILD_WATCHDOG_S	120
-
-/*
- * Run fn in a fork() child and return its verdict (0: pass), read from a
- * pipe: under a leak checker the child's exit code is not the test's.
- * With handlers, liburcu's call_rcu fork hooks run around fork(). A
- * child killed by the watchdog gives no verdict: -1.
- */
-static inline int run_in_child(int (*fn)(void), int with_handlers)
-{
-	char verdict = 1;
-	int fds[2];
-	pid_t pid;
-
-	if (pipe(fds))
-		return -1;
-	if (with_handlers)
-		call_rcu_before_fork();
-	pid = fork();
-	if (pid == 0) {
-		alarm(CHILD_WATCHDOG_S);
-		if (with_handlers)
-			call_rcu_after_fork_child();
-		verdict = (char)fn();
-		_exit(write(fds[1], &verdict, 1) == 1 ? 0 : 2);
-	}
-	if (with_handlers)
-		call_rcu_after_fork_parent();
-	close(fds[1]);
-	test_offline();
-	if (pid < 0 || read(fds[0], &verdict, 1) != 1)
-		verdict = -1;
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	test_online();
-	close(fds[0]);
-	return verdict;
-}
-
 /* A counted callback: adds one to *counter, then frees itself. */
 struct counted {
 	struct rcu_head head;
@@ -227,14 +179,96 @@ static inline void counted_cb(struct rcu_head *head)
 	free(c);
 }
 
+/* Queue n counted callbacks without cmocka (threads, children): 0, or -1. */
+static inline int try_queue_counted(unsigned long *counter, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct counted *c = calloc(1, sizeof(*c));
+
+		if (!c)
+			return -1;
+		c->counter = counter;
+		call_rcu(&c->head, counted_cb);
+	}
+	return 0;
+}
+
 static inline void queue_counted(unsigned long *counter)
 {
-	struct counted *c = calloc(1, sizeof(*c));
-
-	assert_non_null(c);
-	c->counter = counter;
-	call_rcu(&c->head, counted_cb);
+	assert_int_equal(try_queue_counted(counter, 1), 0);
 }
+
+/* QSBR: an online caller is back online after the library returned. */
+static inline void assert_online_again(void)
+{
+#if URCU_COMPAT_IS_QSBR
+	assert_true(test_qsbr_online());
+#endif
+}
+
+/* A bound never reached: the test's timeout comes first. */
+#define GENEROUS_MS	3600000U
+
+/*
+ * A callback that blocks on its gate until the test opens it. Static
+ * storage: a fork() child that inherits it blocked still reaches it.
+ */
+struct gated {
+	struct rcu_head head;
+	struct gate gate;
+	unsigned long *passed;	/* counts the callbacks that got through */
+};
+
+static inline void gated_cb(struct rcu_head *head)
+{
+	struct gated *g = caa_container_of(head, struct gated, head);
+
+	gate_pass(&g->gate);
+	if (g->passed)
+		uatomic_inc(g->passed);
+}
+
+/* Queue g and wait until the worker it went to is blocked in it. */
+static inline void block_worker_on(struct gated *g, unsigned long *passed)
+{
+	gate_init(&g->gate);
+	g->passed = passed;
+	call_rcu(&g->head, gated_cb);
+	gate_wait_entered(&g->gate);
+}
+
+/*
+ * Block the default worker on dflt and a new worker of this thread's on
+ * own, 20 counted callbacks queued behind each; returns that worker.
+ */
+static inline struct call_rcu_data *block_default_and_own(struct gated *dflt,
+		struct gated *own, unsigned long *ran, unsigned long *passed)
+{
+	struct call_rcu_data *crdp;
+	int i;
+
+	block_worker_on(dflt, passed);
+	for (i = 0; i < 20; i++)
+		queue_counted(ran);
+	crdp = create_call_rcu_data(0, -1);
+	assert_non_null(crdp);
+	set_thread_call_rcu_data(crdp);
+	block_worker_on(own, passed);
+	for (i = 0; i < 20; i++)
+		queue_counted(ran);
+	set_thread_call_rcu_data(NULL);
+	return crdp;
+}
+
+/*
+ * The gates block_default_and_own() is given in the test process
+ * (harness.c); open_gates(), as a test's teardown, opens them when a
+ * failed test left them shut.
+ */
+extern struct gated dflt_gated, own_gated;
+int open_gates(void **state);
 
 /* Run body-less worker threads: start n threads of fn(arg[i]). */
 static inline void run_threads(int n, void *(*fn)(void *), void *args, size_t argsize)

@@ -3,7 +3,8 @@
  * urcu_compat_barrier() and rcu_barrier(): every callback queued before
  * the call has run when it returns, on every kind of worker, under races
  * with writers, worker churn, other barriers and fork(); misuse is
- * refused without waiting.
+ * refused without waiting. urcu_compat_barrier_timeout() gives up behind
+ * a blocked callback and recovers.
  */
 #include "common.h"
 
@@ -62,22 +63,16 @@ static void test_barrier_covers_cpu_workers(void **state)
  * still hold to the default worker. Run in a child: on liburcu releases
  * that do not join the workers' threads, their leftovers are liburcu's.
  */
-static struct gate cpu_gate = GATE_INIT;
-
-static void cpu_gate_cb(struct rcu_head *head)
-{
-	gate_pass(&cpu_gate);
-	free(head);
-}
+static struct gated cpu0_gated;
 
 static void *open_cpu_gate(void *p)
 {
 	(void)p;
-	gate_open(&cpu_gate);
+	gate_open(&cpu0_gated.gate);
 	return NULL;
 }
 
-static int free_all_cpu_child(void)
+static int free_all_cpu_child(void *arg)
 {
 	long cpu, ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	unsigned long ran = 0, queued = 0;
@@ -85,14 +80,14 @@ static int free_all_cpu_child(void)
 	pthread_t tid;
 	int i;
 
+	(void)arg;
 	if (create_all_cpu_call_rcu_data(0))
 		return 1;
 	/* Worker 0 blocks in a callback: what follows stays in its queue. */
 	rcu_read_lock();
 	set_thread_call_rcu_data(get_cpu_call_rcu_data(0));
 	rcu_read_unlock();
-	call_rcu(malloc(sizeof(struct rcu_head)), cpu_gate_cb);
-	gate_wait_entered(&cpu_gate);
+	block_worker_on(&cpu0_gated, NULL);
 	for (cpu = 0; cpu < ncpus; cpu++) {
 		rcu_read_lock();
 		crdp = get_cpu_call_rcu_data((int)cpu);
@@ -117,7 +112,7 @@ static int free_all_cpu_child(void)
 static void test_barrier_covers_cpu_workers_freed_with_callbacks(void **state)
 {
 	(void)state;
-	assert_int_equal(run_in_child(free_all_cpu_child, 1), 0);
+	assert_int_equal(run_in_child(free_all_cpu_child, NULL, 0, CHILD_FORK_HOOKS), 0);
 }
 
 static void test_barrier_covers_thread_worker(void **state)
@@ -139,13 +134,7 @@ static void test_barrier_covers_thread_worker(void **state)
 }
 
 /* A worker freed while it still holds callbacks: none may be missed. */
-static struct gate free_gate = GATE_INIT;
-
-static void gate_cb(struct rcu_head *head)
-{
-	gate_pass(&free_gate);
-	free(head);
-}
+static struct gated freeing_gated;
 
 struct free_arg {
 	struct call_rcu_data *crdp;
@@ -167,21 +156,15 @@ static void test_barrier_covers_worker_freed_with_callbacks(void **state)
 {
 	struct free_arg arg = { .started = GATE_INIT };
 	unsigned long ran = 0, moved = 0;
-	struct rcu_head *gate_head = malloc(sizeof(*gate_head));
 	pthread_t tid;
 	int i;
 
 	(void)state;
-	memset(&free_gate, 0, sizeof(free_gate));
-	pthread_mutex_init(&free_gate.lock, NULL);
-	pthread_cond_init(&free_gate.cond, NULL);
 	arg.crdp = create_call_rcu_data(0, -1);
 	assert_non_null(arg.crdp);
-	assert_non_null(gate_head);
 	set_thread_call_rcu_data(arg.crdp);
-	call_rcu(gate_head, gate_cb);
-	gate_wait_entered(&free_gate);
-	/* The worker is blocked in gate_cb: these wait in its queue. */
+	block_worker_on(&freeing_gated, NULL);
+	/* The worker is blocked in gated_cb: these wait in its queue. */
 	for (i = 0; i < 200; i++) {
 		struct counted *c = calloc(1, sizeof(*c));
 
@@ -195,7 +178,7 @@ static void test_barrier_covers_worker_freed_with_callbacks(void **state)
 	synchronize_rcu();
 	assert_int_equal(pthread_create(&tid, NULL, free_worker_thread, &arg), 0);
 	gate_wait_entered(&arg.started);
-	gate_open(&free_gate);
+	gate_open(&freeing_gated.gate);
 	test_join(tid);
 	assert_int_equal(urcu_compat_barrier(), 0);
 	assert_int_equal(uatomic_read(&ran), 200);
@@ -359,6 +342,56 @@ static void test_barrier_from_many_threads_at_once(void **state)
 	}
 }
 
+/*
+ * urcu_compat_barrier_timeout() behind callbacks that block: every bound
+ * gives up while one worker is held, and the barriers that gave up leave
+ * nothing behind that gets in the way.
+ */
+static void test_barrier_timeout_with_blocked_callback(void **state)
+{
+	struct call_rcu_data *own;
+	unsigned long ran = 0, passed = 0;
+	int i;
+
+	(void)state;
+	/* The default worker and a worker of this thread both block. */
+	own = block_default_and_own(&dflt_gated, &own_gated, &ran, &passed);
+
+	/* What was queued cannot run: every bounded barrier gives up. */
+	assert_int_equal(urcu_compat_barrier_timeout(0), -ETIMEDOUT);
+	assert_online_again();
+	assert_int_equal(urcu_compat_barrier_timeout(1), -ETIMEDOUT);
+	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
+	assert_online_again();
+	assert_int_equal(uatomic_read(&ran), 0);
+
+	/* One worker released: the other still holds the barrier. */
+	gate_open(&dflt_gated.gate);
+	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
+
+	gate_open(&own_gated.gate);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_online_again();
+	assert_int_equal(uatomic_read(&passed), 2);
+	assert_int_equal(uatomic_read(&ran), 40);
+
+	/* The barriers that gave up left nothing behind that gets in the way. */
+	set_thread_call_rcu_data(own);
+	for (i = 0; i < 10; i++)
+		queue_counted(&ran);
+	set_thread_call_rcu_data(NULL);
+	for (i = 0; i < 10; i++)
+		queue_counted(&ran);
+	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
+	assert_online_again();
+	assert_int_equal(uatomic_read(&ran), 60);
+	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
+	assert_int_equal(urcu_compat_barrier(), 0);
+
+	synchronize_rcu();
+	urcu_compat_call_rcu_data_free(own);
+}
+
 #if !URCU_COMPAT_IS_QSBR
 static void test_barrier_in_read_side_is_refused(void **state)
 {
@@ -386,7 +419,7 @@ static void barrier_inside_cb(struct rcu_head *head)
 	cb_timeout_result = urcu_compat_barrier_timeout(100000);
 	rcu_barrier();	/* returns at once; liburcu's alone would deadlock */
 	free(head);
-	gate_open(&cb_done);
+	gate_mark_entered(&cb_done);
 }
 
 static void test_barrier_inside_callback_is_refused(void **state)
@@ -396,22 +429,18 @@ static void test_barrier_inside_callback_is_refused(void **state)
 	(void)state;
 	assert_non_null(head);
 	call_rcu(head, barrier_inside_cb);
-	test_offline();
-	pthread_mutex_lock(&cb_done.lock);
-	while (!cb_done.open)
-		pthread_cond_wait(&cb_done.cond, &cb_done.lock);
-	pthread_mutex_unlock(&cb_done.lock);
-	test_online();
+	gate_wait_entered(&cb_done);
 	assert_int_equal(cb_result, -EDEADLK);
 	assert_int_equal(cb_timeout_result, -EDEADLK);
 }
 
 static unsigned long fork_ran;
 
-static int child_with_handlers(void)
+static int child_with_handlers(void *arg)
 {
 	int i;
 
+	(void)arg;
 	for (i = 0; i < 10; i++)
 		queue_counted(&fork_ran);
 	/* What the parent had queued runs in the child too. */
@@ -423,13 +452,14 @@ static void test_barrier_in_fork_child_with_handlers(void **state)
 	(void)state;
 	fork_ran = 0;
 	queue_counted(&fork_ran);
-	assert_int_equal(run_in_child(child_with_handlers, 1), 0);
+	assert_int_equal(run_in_child(child_with_handlers, NULL, 0, CHILD_FORK_HOOKS), 0);
 	assert_int_equal(urcu_compat_barrier(), 0);
 	assert_int_equal(fork_ran, 1);
 }
 
-static int child_without_handlers(void)
+static int child_without_handlers(void *arg)
 {
+	(void)arg;
 	/* The workers' threads do not exist here: refuse, do not hang. */
 	return urcu_compat_barrier() != -ESRCH ||
 		urcu_compat_barrier_timeout(100000) != -ESRCH;
@@ -442,7 +472,7 @@ static void test_barrier_in_fork_child_without_handlers(void **state)
 	(void)state;
 	queue_counted(&ran);
 	assert_int_equal(urcu_compat_barrier(), 0);
-	assert_int_equal(run_in_child(child_without_handlers, 0), 0);
+	assert_int_equal(run_in_child(child_without_handlers, NULL, 0, 0), 0);
 }
 
 #if URCU_COMPAT_IS_QSBR
@@ -514,40 +544,6 @@ static void test_detach_cpu_workers_while_forking(void **state)
 	assert_int_equal(urcu_compat_barrier(), 0);
 }
 
-/* NULL and the default worker are left alone, at once, as by liburcu. */
-static void test_call_rcu_data_free_leaves_default_and_null(void **state)
-{
-	struct call_rcu_data *dflt = get_default_call_rcu_data();
-	struct call_rcu_data *own = create_call_rcu_data(0, -1);
-	unsigned long ran = 0;
-
-	(void)state;
-	assert_non_null(dflt);
-	assert_non_null(own);
-	urcu_compat_call_rcu_data_free(NULL);
-	urcu_compat_call_rcu_data_free(dflt);
-	/* Again once the join decision is cached by a real stop. */
-	urcu_compat_call_rcu_data_free(own);
-	urcu_compat_call_rcu_data_free(dflt);
-	queue_counted(&ran);
-	assert_int_equal(urcu_compat_barrier(), 0);
-	assert_int_equal(ran, 1);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	rcu_register_thread();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rcu_unregister_thread();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,8 +555,8 @@ int main(void)
 		cmocka_unit_test(test_barrier_covers_cpu_workers_freed_with_callbacks),
 		cmocka_unit_test(test_barrier_races_with_writers_and_worker_churn),
 		cmocka_unit_test(test_barrier_from_many_threads_at_once),
-		cmocka_unit_test(test_call_rcu_data_free_leaves_default_and_null),
 		cmocka_unit_test(test_detach_cpu_workers_while_forking),
+		cmocka_unit_test_teardown(test_barrier_timeout_with_blocked_callback, open_gates),
 #if !URCU_COMPAT_IS_QSBR	/* QSBR has no read-side state: it goes offline */
 		cmocka_unit_test(test_barrier_in_read_side_is_refused),
 #endif
@@ -573,5 +569,5 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests_name("urcu_compat_barrier " URCU_COMPAT_FLAVOR_NAME
-					   " " TEST_MODE_NAME, tests, setup, teardown);
+					   " " TEST_MODE_NAME, tests, harness_setup, harness_teardown);
 }

@@ -30,12 +30,12 @@
 #include "common.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <time.h>
 
 /*
  * liburcu 0.7's signal flavor asserts at exit that no reader is still
@@ -125,7 +125,7 @@ int pthread_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex,
 
 static int report_fd = -1;
 
-/* One line to the test: "X", "B", or "T <ns>" (CLOCK_MONOTONIC). */
+/* One line to the test: "X", "B", or "T <ms>" (harness_now_ms()). */
 static void report(const char *line)
 {
 	size_t len = strlen(line);
@@ -136,12 +136,9 @@ static void report(const char *line)
 
 static void report_time(void)
 {
-	struct timespec ts;
 	char line[48];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	snprintf(line, sizeof(line), "T %lld\n",
-		 (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	snprintf(line, sizeof(line), "T %.3f\n", harness_now_ms());
 	report(line);
 }
 
@@ -220,10 +217,7 @@ static void stuck_reader_cb(struct rcu_head *head)
 	(void)head;
 	rcu_read_lock();
 	report("B\n");
-	pthread_mutex_lock(&reader_gate.lock);
-	while (!reader_gate.open)
-		pthread_cond_wait(&reader_gate.cond, &reader_gate.lock);
-	pthread_mutex_unlock(&reader_gate.lock);
+	gate_enter_and_wait(&reader_gate);	/* in the read side: stays online */
 	rcu_read_unlock();
 }
 
@@ -242,10 +236,7 @@ static int scenario_stuck_reader_no_default(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(void);
-} scenarios[] = {
+static const struct scenario scenarios[] = {
 	{ "blocked-in-exit-batch", scenario_blocked_in_exit_batch },
 	{ "exit-from-callback", scenario_exit_from_callback },
 	{ "stuck-reader-no-default", scenario_stuck_reader_no_default },
@@ -253,29 +244,14 @@ static const struct {
 
 static int scenario_main(const char *name, const char *fdarg)
 {
-	size_t i;
-
 	main_thread = pthread_self();
 	report_fd = atoi(fdarg);
-	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (!strcmp(scenarios[i].name, name))
-			return scenarios[i].run();
-	return 101;
+	return run_scenario_named(scenarios, sizeof(scenarios) / sizeof(scenarios[0]), name);
 }
 
 /* ---------------------------------------------------------------- */
 /* The test process                                                    */
 /* ---------------------------------------------------------------- */
-
-static const char *self_exe;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0;
-}
 
 struct outcome {
 	int hung;	/* the watchdog fired */
@@ -289,10 +265,11 @@ struct outcome {
  */
 static void run_scenario(const char *name, struct outcome *out)
 {
-	double deadline = now_ms() + WATCHDOG_MS;
+	double deadline = harness_now_ms() + WATCHDOG_MS;
 	struct pollfd pfd;
 	size_t len = 0;
 	char fdarg[16];
+	const char *args[] = { "--scenario", name, fdarg, NULL };
 	int fds[2], ret;
 	ssize_t n;
 	pid_t pid;
@@ -300,20 +277,14 @@ static void run_scenario(const char *name, struct outcome *out)
 	memset(out, 0, sizeof(*out));
 	assert_int_equal(pipe(fds), 0);
 	snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	pid = harness_spawn_self(args, NULL);
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		execl(self_exe, self_exe, "--scenario", name, fdarg, (char *)NULL);
-		_exit(127);
-	}
 	close(fds[1]);
 	pfd.fd = fds[0];
 	pfd.events = POLLIN;
 	for (;;) {
-		double left = deadline - now_ms();
+		double left = deadline - harness_now_ms();
 
 		if (left <= 0) {
 			out->hung = 1;
@@ -402,8 +373,6 @@ static void test_exit_barrier_gives_up_without_a_default_worker(void **state)
 
 int main(int argc, char **argv)
 {
-	static char exe[PATH_MAX];
-	ssize_t len;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_barrier_gives_up_in_a_blocked_batch),
 		cmocka_unit_test(test_exit_barrier_skipped_from_a_callback),
@@ -412,13 +381,7 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "--scenario"))
 		return scenario_main(argv[2], argv[3]);
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len > 0) {
-		exe[len] = '\0';
-		self_exe = exe;
-	} else {
-		self_exe = argv[0];
-	}
+	harness_find_self(argv[0]);
 	return cmocka_run_group_tests_name("urcu_compat exit " URCU_COMPAT_FLAVOR_NAME
 					   " " TEST_MODE_NAME, tests, NULL, NULL);
 }

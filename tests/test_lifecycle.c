@@ -1,205 +1,37 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Worker lifecycle: urcu_compat_call_rcu_data_free() joins each worker's
- * thread exactly once whoever does it (liburcu or the library), bounded
- * barriers give up and recover, exit barriers run queued and chained
- * callbacks before the process ends, and exit never hangs: fork() child
+ * thread exactly once whoever does it (liburcu or the library), exit
+ * barriers run queued and chained callbacks before the process ends, and
+ * exit never hangs: fork() child
  * without liburcu's handlers, callback blocked forever, exit from a
  * callback or a read-side critical section.
  *
- * pthread_join() is interposed here: every join made in this process,
- * by liburcu, by the library or by the test, is logged.
+ * Every join made in this process, by liburcu, by the library or by the
+ * test, is logged by the harness's pthread_join() interposer.
  *
  * Exit is observed from a parent process. Scenarios that need a process
  * of their own (exit barriers, blocked callbacks, exit from a callback or
  * a read-side critical section, a fork() before any RCU use) run in a
  * fresh copy of this executable, started with fork() + exec() and
  * "--scenario NAME FD"; they report through a shared page on FD and
- * their exit status. A fork() child without liburcu's handlers is a plain
- * fork() of the test process, since what it inherits is the point.
- * Children call exit() or return from main(), never _exit(), so that
- * the destructors run. A child that would hang is left to the test
- * harness timeout: nothing here measures time in an assertion. cmocka
+ * their exit status. A fork() child without liburcu's handlers is a
+ * fork() of the test process (run_in_child()), since what it inherits is
+ * the point. Children call exit() or return from main(), never _exit(),
+ * so that the destructors run. A child that would hang is left to the
+ * watchdog or the test timeout: nothing here measures time in an
+ * assertion. cmocka
  * asserts are made in the test process's main thread only.
  */
 #include "common.h"
 
-#include <dlfcn.h>
 #include <limits.h>
 #include <sched.h>
 #include <sys/mman.h>
-#include <time.h>
-
-
-/* ---------------------------------------------------------------- */
-/* pthread_join() interposer                                          */
-/* ---------------------------------------------------------------- */
-
-#define JOIN_LOG_MAX	4096
-#define JOIN_RUNNING	(-1)
-
-struct join_record {
-	pthread_t tid;
-	int ret;	/* JOIN_RUNNING until the join returned */
-};
-
-static pthread_mutex_t join_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct join_record join_log[JOIN_LOG_MAX];
-static unsigned int join_calls;
-static pthread_t join_refused;	/* a thread that never exits: joining it hangs */
-static int join_refuse_set;
-static pthread_t join_held;	/* its join waits for join_hold to open */
-static struct gate *join_hold;
-static int (*real_join)(pthread_t, void **);
-static pthread_once_t real_join_once = PTHREAD_ONCE_INIT;
-
-static void find_real_join(void)
-{
-	void *sym = dlsym(RTLD_NEXT, "pthread_join");
-
-	if (!sym)
-		abort();
-	memcpy(&real_join, &sym, sizeof(real_join));
-}
-
-int pthread_join(pthread_t tid, void **retval)
-{
-	struct gate *hold;
-	unsigned int slot;
-	int refuse, ret;
-
-	pthread_once(&real_join_once, find_real_join);
-	pthread_mutex_lock(&join_lock);
-	slot = join_calls++;
-	if (slot < JOIN_LOG_MAX) {
-		join_log[slot].tid = tid;
-		join_log[slot].ret = JOIN_RUNNING;
-	}
-	refuse = join_refuse_set && pthread_equal(tid, join_refused);
-	hold = join_hold && pthread_equal(tid, join_held) ? join_hold : NULL;
-	pthread_mutex_unlock(&join_lock);
-
-	if (hold) {
-		/* Not gate_pass(): the RCU state of the joining thread is not ours. */
-		pthread_mutex_lock(&hold->lock);
-		hold->entered = 1;
-		pthread_cond_broadcast(&hold->cond);
-		while (!hold->open)
-			pthread_cond_wait(&hold->cond, &hold->lock);
-		pthread_mutex_unlock(&hold->lock);
-	}
-
-	/* A join of the refused thread is logged, not made: it would never return. */
-	ret = refuse ? EDEADLK : real_join(tid, retval);
-
-	pthread_mutex_lock(&join_lock);
-	if (slot < JOIN_LOG_MAX)
-		join_log[slot].ret = ret;
-	pthread_mutex_unlock(&join_lock);
-	return ret;
-}
-
-static unsigned int join_mark(void)
-{
-	unsigned int mark;
-
-	pthread_mutex_lock(&join_lock);
-	mark = join_calls;
-	pthread_mutex_unlock(&join_lock);
-	return mark;
-}
-
-/*
- * Joins of tid logged since mark; *last_ret: what the last one returned.
- * UINT_MAX, which no check accepts, once the log has overflowed.
- */
-static unsigned int joins_of_since(pthread_t tid, unsigned int mark, int *last_ret)
-{
-	unsigned int i, n = 0;
-
-	pthread_mutex_lock(&join_lock);
-	if (join_calls > JOIN_LOG_MAX) {
-		pthread_mutex_unlock(&join_lock);
-		return UINT_MAX;
-	}
-	for (i = mark; i < join_calls; i++) {
-		if (!pthread_equal(join_log[i].tid, tid))
-			continue;
-		n++;
-		if (last_ret)
-			*last_ret = join_log[i].ret;
-	}
-	pthread_mutex_unlock(&join_lock);
-	return n;
-}
-
-static unsigned int joins_since(unsigned int mark)
-{
-	return join_mark() - mark;
-}
-
-static void refuse_join_of(pthread_t tid)
-{
-	pthread_mutex_lock(&join_lock);
-	join_refused = tid;
-	join_refuse_set = 1;
-	pthread_mutex_unlock(&join_lock);
-}
-
-static void allow_all_joins(void)
-{
-	pthread_mutex_lock(&join_lock);
-	join_refuse_set = 0;
-	pthread_mutex_unlock(&join_lock);
-}
-
-/* A join of tid, by anyone, enters g and waits there until g opens. */
-static void hold_join_of(pthread_t tid, struct gate *g)
-{
-	pthread_mutex_lock(&join_lock);
-	join_held = tid;
-	join_hold = g;
-	pthread_mutex_unlock(&join_lock);
-}
 
 /* ---------------------------------------------------------------- */
 /* Helpers                                                            */
 /* ---------------------------------------------------------------- */
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0;
-}
-
-/* QSBR: an online caller is back online after the library returned. */
-static void assert_online_again(void)
-{
-#if URCU_COMPAT_IS_QSBR
-	assert_true(test_qsbr_online());
-#endif
-}
-
-/* queue_counted() without cmocka, for threads other than the main one. */
-static int try_queue_counted(unsigned long *counter)
-{
-	struct counted *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return -1;
-	c->counter = counter;
-	call_rcu(&c->head, counted_cb);
-	return 0;
-}
-
-static void gate_init(struct gate *g)
-{
-	memset(g, 0, sizeof(*g));
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->cond, NULL);
-}
 
 /*
  * Seen from inside a worker: it plants a thread-specific value whose
@@ -265,44 +97,6 @@ static struct call_rcu_data *start_watched_worker(struct exit_watch *w,
 	return crdp;
 }
 
-/*
- * A callback that blocks on its gate until the test opens it. Static
- * storage: a fork() child that inherits it blocked still reaches it.
- */
-struct gated {
-	struct rcu_head head;
-	struct gate gate;
-	unsigned long *passed;
-};
-
-static void gated_cb(struct rcu_head *head)
-{
-	struct gated *g = caa_container_of(head, struct gated, head);
-
-	gate_pass(&g->gate);
-	if (g->passed)
-		uatomic_inc(g->passed);
-}
-
-/* Queue g and wait until the worker it went to is blocked in it. */
-static void block_worker_on(struct gated *g, unsigned long *passed)
-{
-	gate_init(&g->gate);
-	g->passed = passed;
-	call_rcu(&g->head, gated_cb);
-	gate_wait_entered(&g->gate);
-}
-
-/* The gates of the test process; a failed test opens them on its way out. */
-static struct gated dflt_gated, own_gated;
-
-static int open_gates(void **state)
-{
-	(void)state;
-	gate_open(&dflt_gated.gate);
-	gate_open(&own_gated.gate);
-	return 0;
-}
 
 /* ---------------------------------------------------------------- */
 /* 1. urcu_compat_call_rcu_data_free(): exactly one join               */
@@ -329,9 +123,9 @@ static double free_and_check_one_join(void)
 	synchronize_rcu();
 
 	mark = join_mark();
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	urcu_compat_call_rcu_data_free(crdp);
-	ms = now_ms() - t0;
+	ms = harness_now_ms() - t0;
 
 	assert_online_again();
 	/* The thread has exited and was joined once, by liburcu or by the library. */
@@ -389,7 +183,7 @@ static void *freer_thread(void *p)
 		f->worker_tid = get_call_rcu_thread(crdp);
 		set_thread_call_rcu_data(crdp);
 		for (i = 0; i < 20; i++)
-			if (try_queue_counted(&f->ran))
+			if (try_queue_counted(&f->ran, 1))
 				f->failed = 1;
 		set_thread_call_rcu_data(NULL);
 		synchronize_rcu();
@@ -436,18 +230,31 @@ static void test_free_from_many_threads_at_once(void **state)
 }
 
 /*
- * NULL and the default worker: nothing happens, as with liburcu's
- * call_rcu_data_free(). The default worker's thread never exits, so a
- * join of it would never return: the interposer logs it and refuses it.
+ * NULL and the default worker: nothing happens, at once, as with
+ * liburcu's call_rcu_data_free(), before and after the library found out
+ * whether liburcu joins (the first real stop). The default worker's
+ * thread never exits, so a join of it would never return: the
+ * interposer logs it and refuses it.
  */
 static void test_free_ignores_null_and_default_worker(void **state)
 {
 	struct call_rcu_data *dflt;
 	unsigned long ran = 0;
-	unsigned int mark;
+	unsigned int mark, first;
 	pthread_t tid;
 
 	(void)state;
+	dflt = get_default_call_rcu_data();
+	assert_non_null(dflt);
+	tid = get_call_rcu_thread(dflt);
+	first = join_mark();
+	refuse_join_of(tid);
+	urcu_compat_call_rcu_data_free(NULL);
+	call_rcu_data_free(NULL);	/* liburcu's, through the header */
+	urcu_compat_call_rcu_data_free(dflt);
+	assert_int_equal(joins_since(first), 0);
+	assert_online_again();
+
 	/* Let the library settle whether liburcu joins (first free). */
 	free_and_check_one_join();
 
@@ -455,19 +262,15 @@ static void test_free_ignores_null_and_default_worker(void **state)
 	urcu_compat_call_rcu_data_free(NULL);
 	assert_int_equal(joins_since(mark), 0);
 	assert_online_again();
-
-	dflt = get_default_call_rcu_data();
-	assert_non_null(dflt);
-	tid = get_call_rcu_thread(dflt);
-	refuse_join_of(tid);
 	urcu_compat_call_rcu_data_free(dflt);
 	urcu_compat_call_rcu_data_free(dflt);
+	call_rcu_data_free(dflt);	/* liburcu refuses it, silently */
 	allow_all_joins();
 	assert_online_again();
-	if (joins_of_since(tid, mark, NULL))
-		printf("# the default worker's thread, which never exits, was joined %u times (2 frees)\n",
-		       joins_of_since(tid, mark, NULL));
-	assert_int_equal(joins_of_since(tid, mark, NULL), 0);
+	if (joins_of_since(tid, first, NULL))
+		printf("# the default worker's thread, which never exits, was joined %u times (4 frees)\n",
+		       joins_of_since(tid, first, NULL));
+	assert_int_equal(joins_of_since(tid, first, NULL), 0);
 	assert_int_equal(joins_since(mark), 0);
 
 	/* Still the default worker, still running callbacks. */
@@ -475,66 +278,6 @@ static void test_free_ignores_null_and_default_worker(void **state)
 	queue_counted(&ran);
 	assert_int_equal(urcu_compat_barrier(), 0);
 	assert_int_equal(uatomic_read(&ran), 1);
-}
-
-/* ---------------------------------------------------------------- */
-/* 2. urcu_compat_barrier_timeout()                                    */
-/* ---------------------------------------------------------------- */
-
-#define GENEROUS_MS	3600000U	/* never reached: the harness times out first */
-
-static void test_barrier_timeout_with_blocked_callback(void **state)
-{
-	struct call_rcu_data *own;
-	unsigned long ran = 0, passed = 0;
-	int i;
-
-	(void)state;
-	/* The default worker and a worker of this thread both block. */
-	block_worker_on(&dflt_gated, &passed);
-	for (i = 0; i < 20; i++)
-		queue_counted(&ran);
-	own = create_call_rcu_data(0, -1);
-	assert_non_null(own);
-	set_thread_call_rcu_data(own);
-	block_worker_on(&own_gated, &passed);
-	for (i = 0; i < 20; i++)
-		queue_counted(&ran);
-	set_thread_call_rcu_data(NULL);
-
-	/* What was queued cannot run: every bounded barrier gives up. */
-	assert_int_equal(urcu_compat_barrier_timeout(0), -ETIMEDOUT);
-	assert_online_again();
-	assert_int_equal(urcu_compat_barrier_timeout(1), -ETIMEDOUT);
-	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
-	assert_online_again();
-	assert_int_equal(uatomic_read(&ran), 0);
-
-	/* One worker released: the other still holds the barrier. */
-	gate_open(&dflt_gated.gate);
-	assert_int_equal(urcu_compat_barrier_timeout(20), -ETIMEDOUT);
-
-	gate_open(&own_gated.gate);
-	assert_int_equal(urcu_compat_barrier(), 0);
-	assert_online_again();
-	assert_int_equal(uatomic_read(&passed), 2);
-	assert_int_equal(uatomic_read(&ran), 40);
-
-	/* The barriers that gave up left nothing behind that gets in the way. */
-	set_thread_call_rcu_data(own);
-	for (i = 0; i < 10; i++)
-		queue_counted(&ran);
-	set_thread_call_rcu_data(NULL);
-	for (i = 0; i < 10; i++)
-		queue_counted(&ran);
-	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
-	assert_online_again();
-	assert_int_equal(uatomic_read(&ran), 60);
-	assert_int_equal(urcu_compat_barrier_timeout(GENEROUS_MS), 0);
-	assert_int_equal(urcu_compat_barrier(), 0);
-
-	synchronize_rcu();
-	urcu_compat_call_rcu_data_free(own);
 }
 
 /* ---------------------------------------------------------------- */
@@ -551,13 +294,11 @@ struct report {
 	long barrier_ret;		/* what that barrier returned */
 	unsigned long joins;		/* joins of a thread that must not be joined */
 	unsigned long reused;		/* new workers at a freed default's address */
-	int grandchild_status;		/* exit status of a grandchild, 256 + signal */
+	int grandchild_status;		/* a grandchild's verdict (run_in_child()) */
 	long barrier2_ret;		/* what a second barrier returned */
 	unsigned long stale_route;	/* call_rcu() route said "every CPU has a worker" */
 	unsigned long message;		/* the expected message was printed on stderr */
 };
-
-static const char *self_exe;	/* this executable, for the scenarios */
 
 static struct report *report_map(int fd)
 {
@@ -567,41 +308,14 @@ static struct report *report_map(int fd)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* fork(); stdio flushed first, so that a child's exit() repeats nothing. */
-static pid_t fork_plain(void)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	assert_true(pid >= 0);
-	return pid;
-}
-
-/* The child's exit status; a child that hangs is the harness's to catch. */
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	assert_true(pid > 0);
-	test_offline();
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	test_online();
-	if (WIFSIGNALED(status))
-		printf("# child %d killed by signal %d\n", (int)pid, WTERMSIG(status));
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
 /* Run a scenario in a fresh process: its exit status, its report in *out. */
 static int run_scenario(const char *name, struct report *out)
 {
 	struct report *r;
 	char fdarg[16];
 	FILE *file = tmpfile();
+	const char *args[] = { "--scenario", name, fdarg, NULL };
 	int fd, status;
-	pid_t pid;
 
 	assert_non_null(file);
 	fd = fileno(file);
@@ -609,12 +323,11 @@ static int run_scenario(const char *name, struct report *out)
 	r = report_map(fd);
 	assert_non_null(r);
 	snprintf(fdarg, sizeof(fdarg), "%d", fd);
-	pid = fork_plain();
-	if (pid == 0) {
-		execl(self_exe, self_exe, "--scenario", name, fdarg, (char *)NULL);
-		_exit(127);
-	}
-	status = wait_child(pid);
+	status = harness_wait(harness_spawn_self(args, NULL));
+	if (WIFSIGNALED(status))
+		printf("# scenario %s killed by signal %d\n", name, WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	status = WEXITSTATUS(status);
 	*out = *r;
 	munmap(r, sizeof(*r));
 	fclose(file);
@@ -631,7 +344,7 @@ static struct report *rep;
 
 static void child_queue_counted(unsigned long *counter)
 {
-	if (try_queue_counted(counter))
+	if (try_queue_counted(counter, 1))
 		_exit(90);
 }
 
@@ -711,31 +424,22 @@ static int scenario_exit_barriers_return(void)
 }
 
 /* Exit barriers in a child forked with liburcu's handlers. */
+static int queue_for_exit_in_child(void *arg)
+{
+	(void)arg;
+	queue_plain_and_chains();
+	urcu_compat_set_exit_barriers(EXIT_REQUEUES + 1, GENEROUS_MS);
+	return 0;
+}
+
 static int scenario_exit_barriers_after_fork(void)
 {
-	int status;
-	pid_t pid;
-
 	rcu_register_thread();
 	child_queue_counted(&rep->behind);	/* the workers exist at fork() */
 	if (urcu_compat_barrier() || rep->behind != 1)
 		return 11;
-	test_offline();
-	call_rcu_before_fork();
-	pid = fork();
-	if (pid == 0) {
-		call_rcu_after_fork_child();
-		test_online();
-		queue_plain_and_chains();
-		urcu_compat_set_exit_barriers(EXIT_REQUEUES + 1, GENEROUS_MS);
-		exit(0);
-	}
-	call_rcu_after_fork_parent();
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return 12;
-	rep->grandchild_status = WIFEXITED(status) ? WEXITSTATUS(status) :
-		256 + WTERMSIG(status);
-	test_online();
+	rep->grandchild_status = run_in_child(queue_for_exit_in_child, NULL, 0,
+					      CHILD_FORK_HOOKS | CHILD_EXITS);
 	return 0;
 }
 
@@ -852,28 +556,24 @@ static int scenario_exit_in_read_side(void)
  * liburcu's fork handlers: nothing was lost in that fork(). The child's
  * workers are its own, so barriers, and the exit barriers, must work.
  */
+static int first_rcu_use(void *arg)
+{
+	int i;
+
+	(void)arg;
+	rcu_register_thread();
+	for (i = 0; i < EXIT_PLAIN; i++)
+		child_queue_counted(&rep->ran);
+	rep->barrier_ret = urcu_compat_barrier();
+	rep->ran_at_barrier = uatomic_read(&rep->ran);
+	child_queue_chain(EXIT_REQUEUES, &rep->chain_ran);
+	urcu_compat_set_exit_barriers(EXIT_REQUEUES + 1, GENEROUS_MS);
+	return 0;
+}
+
 static int scenario_fork_before_rcu_use(void)
 {
-	int status, i;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return 20;
-	if (pid == 0) {
-		rcu_register_thread();
-		for (i = 0; i < EXIT_PLAIN; i++)
-			child_queue_counted(&rep->ran);
-		rep->barrier_ret = urcu_compat_barrier();
-		rep->ran_at_barrier = uatomic_read(&rep->ran);
-		child_queue_chain(EXIT_REQUEUES, &rep->chain_ran);
-		urcu_compat_set_exit_barriers(EXIT_REQUEUES + 1, GENEROUS_MS);
-		exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return 21;
-	rep->grandchild_status = WIFEXITED(status) ? WEXITSTATUS(status) :
-		256 + WTERMSIG(status);
+	rep->grandchild_status = run_in_child(first_rcu_use, NULL, 0, CHILD_EXITS);
 	return 0;
 }
 
@@ -907,11 +607,30 @@ static int scenario_free_once(struct call_rcu_data *crdp)
  * worker was replaced (and freed) by call_rcu_after_fork_child(): a new
  * worker that gets its address is not the default and must be stopped.
  */
+static struct call_rcu_data *parent_dflt;
+
+static int free_new_workers(void *arg)
+{
+	struct call_rcu_data *own;
+	int i, ret;
+
+	(void)arg;
+	for (i = 0; i < 4; i++) {
+		own = create_call_rcu_data(0, -1);
+		if (!own)
+			return 51;
+		if (own == parent_dflt)
+			rep->reused++;
+		ret = scenario_free_once(own);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int scenario_free_in_child_with_handlers(void)
 {
-	struct call_rcu_data *dflt, *own;
-	int status, i, ret;
-	pid_t pid;
+	struct call_rcu_data *dflt;
 
 	rcu_register_thread();
 	dflt = get_default_call_rcu_data();	/* handed out through the header */
@@ -926,30 +645,9 @@ static int scenario_free_in_child_with_handlers(void)
 	child_queue_counted(&rep->ran);
 	if (urcu_compat_barrier() || rep->ran != 1)
 		return 53;
-	test_offline();
-	call_rcu_before_fork();
-	pid = fork();
-	if (pid == 0) {
-		call_rcu_after_fork_child();
-		test_online();
-		for (i = 0; i < 4; i++) {
-			own = create_call_rcu_data(0, -1);
-			if (!own)
-				exit(51);
-			if (own == dflt)
-				rep->reused++;
-			ret = scenario_free_once(own);
-			if (ret)
-				exit(ret);
-		}
-		exit(0);
-	}
-	call_rcu_after_fork_parent();
-	test_online();
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return 52;
-	rep->grandchild_status = WIFEXITED(status) ? WEXITSTATUS(status) :
-		256 + WTERMSIG(status);
+	parent_dflt = dflt;
+	rep->grandchild_status = run_in_child(free_new_workers, NULL, 0,
+					      CHILD_FORK_HOOKS | CHILD_EXITS);
 	return 0;
 }
 
@@ -1090,8 +788,9 @@ static int scenario_free_all_cpu_during_call_rcu(void)
  * A fork() child, without liburcu's handlers, of a parent with per-CPU
  * workers that never ran a barrier: the workers' threads are gone there.
  */
-static int child_without_cpu_workers(void)
+static int child_without_cpu_workers(void *arg)
 {
+	(void)arg;
 	if (urcu_compat_barrier() != -ESRCH)
 		return 1;
 	if (urcu_compat_barrier_timeout(UINT_MAX) != -ESRCH)
@@ -1106,7 +805,7 @@ static int scenario_fork_child_of_cpu_workers(void)
 	rcu_register_thread();
 	if (create_all_cpu_call_rcu_data(0))
 		return 80;
-	rep->barrier_ret = run_in_child(child_without_cpu_workers, 0);
+	rep->barrier_ret = run_in_child(child_without_cpu_workers, NULL, 0, 0);
 	return leave_scenario(0);
 }
 
@@ -1175,10 +874,7 @@ static int scenario_free_same_worker_twice_at_once(void)
 	return leave_scenario(0);
 }
 
-static const struct {
-	const char *name;
-	int (*run)(void);
-} scenarios[] = {
+static const struct scenario scenarios[] = {
 	{ "free-in-child-with-handlers", scenario_free_in_child_with_handlers },
 	{ "free-default-seen-from-callback", scenario_free_default_seen_from_callback },
 	{ "exit-barriers", scenario_exit_barriers },
@@ -1199,15 +895,10 @@ static const struct {
 
 static int scenario_main(const char *name, const char *fdarg)
 {
-	size_t i;
-
 	rep = report_map(atoi(fdarg));
 	if (!rep)
 		return 100;
-	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (!strcmp(scenarios[i].name, name))
-			return scenarios[i].run();
-	return 101;
+	return run_scenario_named(scenarios, sizeof(scenarios) / sizeof(scenarios[0]), name);
 }
 
 /* ---------------------------------------------------------------- */
@@ -1357,42 +1048,43 @@ static void test_exit_barriers_off(void **state)
  * harness timeout, so a barrier that waited would show as a hang. This
  * one is a fork() of the test process itself, with its workers busy.
  */
+static int refuse_barriers_then_exit(void *arg)
+{
+	(void)arg;
+	if (urcu_compat_barrier() != -ESRCH)
+		return 2;
+	if (urcu_compat_barrier_timeout(UINT_MAX) != -ESRCH)
+		return 3;
+	urcu_compat_set_exit_barriers(1, UINT_MAX);
+	return 0;
+}
+
+static int exit_with_defaults(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static int exit_with_unbounded_barrier(void *arg)
+{
+	(void)arg;
+	urcu_compat_set_exit_barriers(1, UINT_MAX);
+	return 0;
+}
+
 static void test_fork_child_without_handlers_exits(void **state)
 {
 	struct call_rcu_data *own;
 	unsigned long ran = 0, passed = 0;
-	int busy_status, busy_default_status, idle_status, i;
-	pid_t pid;
+	int busy_status, busy_default_status, idle_status;
 
 	(void)state;
 	/* Pending work everywhere: both workers blocked, callbacks queued behind. */
-	block_worker_on(&dflt_gated, &passed);
-	for (i = 0; i < 20; i++)
-		queue_counted(&ran);
-	own = create_call_rcu_data(0, -1);
-	assert_non_null(own);
-	set_thread_call_rcu_data(own);
-	block_worker_on(&own_gated, &passed);
-	for (i = 0; i < 20; i++)
-		queue_counted(&ran);
-	set_thread_call_rcu_data(NULL);
+	own = block_default_and_own(&dflt_gated, &own_gated, &ran, &passed);
 
-	pid = fork_plain();
-	if (pid == 0) {
-		if (urcu_compat_barrier() != -ESRCH)
-			_exit(2);
-		if (urcu_compat_barrier_timeout(UINT_MAX) != -ESRCH)
-			_exit(3);
-		urcu_compat_set_exit_barriers(1, UINT_MAX);
-		exit(0);
-	}
-	busy_status = wait_child(pid);
-
+	busy_status = run_in_child(refuse_barriers_then_exit, NULL, 0, CHILD_EXITS);
 	/* The same with the default exit setting. */
-	pid = fork_plain();
-	if (pid == 0)
-		exit(0);
-	busy_default_status = wait_child(pid);
+	busy_default_status = run_in_child(exit_with_defaults, NULL, 0, CHILD_EXITS);
 
 	/* The parent's workers are untouched by all this. */
 	gate_open(&dflt_gated.gate);
@@ -1406,12 +1098,7 @@ static void test_fork_child_without_handlers_exits(void **state)
 	urcu_compat_call_rcu_data_free(own);
 
 	/* Workers idle at fork(): the child exits all the same. */
-	pid = fork_plain();
-	if (pid == 0) {
-		urcu_compat_set_exit_barriers(1, UINT_MAX);
-		exit(0);
-	}
-	idle_status = wait_child(pid);
+	idle_status = run_in_child(exit_with_unbounded_barrier, NULL, 0, CHILD_EXITS);
 	assert_int_equal(idle_status, 0);
 }
 
@@ -1492,41 +1179,9 @@ static void test_exit_in_read_side(void **state)
 
 /* ---------------------------------------------------------------- */
 
-static void test_native_barrier_is_the_headers(void **state)
-{
-	(void)state;
-	assert_mode_is_the_headers();
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	rcu_register_thread();
-	/*
-	 * liburcu 0.7 - 0.13.2 never stop the default worker. Created here,
-	 * before any thread was joined, it gets a stack of its own, so that
-	 * valgrind.supp recognises its thread block by where it was made
-	 * (a recycled stack would carry an earlier thread's allocation).
-	 */
-	return get_default_call_rcu_data() ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	/* Leave nothing queued: the test process's own exit is not under test. */
-	if (urcu_compat_barrier())
-		return -1;
-	rcu_unregister_thread();
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	static char exe[PATH_MAX];
-	ssize_t len;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_native_barrier_is_the_headers),
 		cmocka_unit_test(test_free_joins_each_worker_once),
 		cmocka_unit_test(test_free_from_many_threads_at_once),
 		cmocka_unit_test(test_free_ignores_null_and_default_worker),
@@ -1534,7 +1189,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_free_default_worker_seen_from_callback),
 		cmocka_unit_test(test_free_same_worker_twice_at_once),
 		cmocka_unit_test(test_barrier_after_free_all_cpu_call_rcu_data),
-		cmocka_unit_test_teardown(test_barrier_timeout_with_blocked_callback, open_gates),
 		cmocka_unit_test(test_exit_barriers_run_queued_and_chained_callbacks),
 		cmocka_unit_test(test_exit_barriers_in_child_with_handlers),
 		cmocka_unit_test(test_exit_barriers_default_setting),
@@ -1554,13 +1208,7 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "--scenario"))
 		return scenario_main(argv[2], argv[3]);
 
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len > 0) {
-		exe[len] = '\0';
-		self_exe = exe;
-	} else {
-		self_exe = argv[0];
-	}
+	harness_find_self(argv[0]);
 	/* By hand: test_lifecycle-<flavor>-<mode> 'test_exit_*' (cmocka 1.1.2+) */
 	if (argc > 1) {
 #ifdef HAVE_CMOCKA_SET_TEST_FILTER
@@ -1571,5 +1219,5 @@ int main(int argc, char **argv)
 #endif
 	}
 	return cmocka_run_group_tests_name("urcu_compat lifecycle " URCU_COMPAT_FLAVOR_NAME
-					   " " TEST_MODE_NAME, tests, setup, teardown);
+					   " " TEST_MODE_NAME, tests, harness_setup, harness_teardown);
 }

@@ -9,7 +9,7 @@
  *
  * Cycles: most only load and unload; some have the plugin create a
  * worker, queue callbacks on it, wait for them and stop the worker, whose
- * thread must be joined exactly once (pthread_join() is interposed here);
+ * thread must be joined exactly once (the harness logs every join);
  * one has it start a bounded barrier behind a callback of this program
  * that blocks, which is released once the plugin is unloaded. After more
  * loads than a process has thread-specific keys, one must still be free.
@@ -36,63 +36,6 @@ static const char *plugin;
 static int work_cycle(int i)
 {
 	return i < 3 || i % 100 == 0 || i >= CYCLES - 5;
-}
-
-/* ---------------------------------------------------------------- */
-/* pthread_join() interposer: joins of one thread                    */
-/* ---------------------------------------------------------------- */
-
-#define JOIN_LOG_MAX	4096
-
-static pthread_mutex_t join_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_t join_log[JOIN_LOG_MAX];
-static unsigned int join_calls;
-static int (*real_join)(pthread_t, void **);
-
-int pthread_join(pthread_t tid, void **retval)
-{
-	void *sym;
-
-	pthread_mutex_lock(&join_lock);
-	if (!real_join) {
-		sym = dlsym(RTLD_NEXT, "pthread_join");
-		if (!sym)
-			abort();
-		memcpy(&real_join, &sym, sizeof(real_join));
-	}
-	if (join_calls < JOIN_LOG_MAX)
-		join_log[join_calls] = tid;
-	join_calls++;
-	pthread_mutex_unlock(&join_lock);
-	return real_join(tid, retval);
-}
-
-static unsigned int join_mark(void)
-{
-	unsigned int mark;
-
-	pthread_mutex_lock(&join_lock);
-	mark = join_calls;
-	pthread_mutex_unlock(&join_lock);
-	return mark;
-}
-
-/*
- * Joins of tid between two marks (a pthread_t is reused once its thread
- * was joined); UINT_MAX, which no check accepts, on overflow.
- */
-static unsigned int joins_of_between(pthread_t tid, unsigned int mark, unsigned int end)
-{
-	unsigned int i, n = 0;
-
-	pthread_mutex_lock(&join_lock);
-	if (join_calls > JOIN_LOG_MAX)
-		n = UINT_MAX;
-	for (i = mark; n != UINT_MAX && i < end; i++)
-		if (pthread_equal(join_log[i], tid))
-			n++;
-	pthread_mutex_unlock(&join_lock);
-	return n;
 }
 
 /* ---------------------------------------------------------------- */
@@ -181,7 +124,7 @@ static void test_plugin_load_unload_cycles(void **state)
 			release_and_wait();
 		if (!c.work)
 			continue;
-		joins = joins_of_between(c.worker, mark, end);
+		joins = joins_of_between(c.worker, mark, end, NULL);
 		if (joins != 1)
 			printf("# cycle %d: the worker's thread was joined %u times\n", i, joins);
 		assert_int_equal(joins, 1);
@@ -192,25 +135,6 @@ static void test_plugin_load_unload_cycles(void **state)
 		printf("# after %d loads, pthread_key_create() failed: %s\n", CYCLES, strerror(ret));
 	assert_int_equal(ret, 0);
 	pthread_key_delete(key);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	rcu_register_thread();
-	/*
-	 * liburcu 0.7 - 0.13.2 never stop the default worker. Created here,
-	 * before any thread was joined, it gets a stack of its own, so that
-	 * valgrind.supp recognises its thread block by where it was made.
-	 */
-	return get_default_call_rcu_data() ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rcu_unregister_thread();
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -224,5 +148,5 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	plugin = argv[1];
-	return cmocka_run_group_tests_name("urcu_compat in a plugin", tests, setup, teardown);
+	return cmocka_run_group_tests_name("urcu_compat in a plugin", tests, harness_setup, harness_teardown);
 }

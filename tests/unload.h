@@ -24,6 +24,8 @@
 
 #include <pthread.h>
 
+#include "harness.h"
+
 /* One load of the plugin: what it is asked to do, what it reports. */
 struct unload_cycle {
 	int work;		/* create a worker, queue on it, barrier, stop it */

@@ -34,7 +34,6 @@ static int (*real_cond_init)(pthread_cond_t *, const pthread_condattr_t *);
 static int (*real_condattr_init)(pthread_condattr_t *);
 static int (*real_condattr_setclock)(pthread_condattr_t *, clockid_t);
 static int (*real_key_create)(pthread_key_t *, void (*)(void *));
-static int (*real_join)(pthread_t, void **);
 
 static __thread int resolving;
 static char early_buf[1 << 20] __attribute__((aligned(16)));
@@ -83,7 +82,6 @@ static void resolve(void)
 	RESOLVE(real_condattr_init, "pthread_condattr_init");
 	RESOLVE(real_condattr_setclock, "pthread_condattr_setclock");
 	RESOLVE(real_key_create, "pthread_key_create");
-	RESOLVE(real_join, "pthread_join");
 	resolving = 0;
 }
 
@@ -135,16 +133,11 @@ static unsigned int armed_kinds;	/* 0: disarmed */
 static unsigned long armed_nth, armed_one_in, calls, injected;
 static __thread unsigned long rng;
 
-#define JOIN_LOG	1024
-static pthread_t join_log[JOIN_LOG];
-static unsigned long joins;
-
 void fault_arm_nth(unsigned int kinds, unsigned long nth)
 {
 	fault_ready();
 	uatomic_set(&armed_kinds, 0);
 	uatomic_set(&calls, 0);
-	uatomic_set(&joins, 0);
 	uatomic_set(&armed_one_in, 0);
 	uatomic_set(&armed_nth, nth);
 	cmm_smp_mb();
@@ -205,26 +198,6 @@ unsigned long fault_calls(void)
 unsigned long fault_injected(void)
 {
 	return uatomic_read(&injected);
-}
-
-unsigned long fault_joins(void)
-{
-	return uatomic_read(&joins);
-}
-
-void fault_reset_joins(void)
-{
-	uatomic_set(&joins, 0);
-}
-
-unsigned long fault_joins_of(pthread_t tid)
-{
-	unsigned long i, n = 0, end = uatomic_read(&joins);
-
-	for (i = 0; i < end && i < JOIN_LOG; i++)
-		if (pthread_equal(join_log[i], tid))
-			n++;
-	return n;
 }
 
 /* Should this call, made from caller, fail? */
@@ -390,16 +363,4 @@ int pthread_key_create(pthread_key_t *key, void (*destructor)(void *))
 	if (should_fail(FAULT_KEY, CALLER))
 		return EAGAIN;
 	return real_key_create(key, destructor);
-}
-
-int pthread_join(pthread_t tid, void **retval)
-{
-	unsigned long slot;
-
-	if (!real_join)
-		resolve();
-	slot = uatomic_add_return(&joins, 1) - 1;
-	if (slot < JOIN_LOG)
-		join_log[slot] = tid;
-	return real_join(tid, retval);
 }

@@ -43,11 +43,4 @@ int fault_ready(void);
 /* 0 under valgrind, whose allocators replace these interposers. */
 int fault_alloc_works(void);
 
-/* Joins made of tid through pthread_join() since the last arm or reset. */
-unsigned long fault_joins_of(pthread_t tid);
-void fault_reset_joins(void);
-
-/* Every pthread_join() made since the last arm or reset. */
-unsigned long fault_joins(void);
-
 #endif

@@ -41,18 +41,3 @@ int fault_alloc_works(void)
 {
 	return 0;
 }
-
-unsigned long fault_joins_of(pthread_t tid)
-{
-	(void)tid;
-	return 0;
-}
-
-void fault_reset_joins(void)
-{
-}
-
-unsigned long fault_joins(void)
-{
-	return 0;
-}

@@ -1,69 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Bad input: a NULL worker and the default worker given to the worker
- * stop, bounds of 0 ms and up to UINT_MAX ms, exit barriers turned off
- * and asked for many times. (A worker freed twice is undefined, as with
- * liburcu's call_rcu_data_free(): the first free released it. It is
- * documented in doc/reliability.md, not run.)
+ * Bad input: bounds of 0 ms and up to UINT_MAX ms, exit barriers asked
+ * for many times. (A NULL worker and the default worker given to the
+ * worker stop, exit barriers turned off: test_lifecycle.c. A worker freed twice is
+ * undefined, as with liburcu's call_rcu_data_free(): the first free
+ * released it. It is documented in doc/reliability.md, not run.)
  *
- * fault.c is linked in for its pthread_join() log only: nothing is made
- * to fail here.
+ * fault.c is linked in, but nothing is made to fail here.
  */
 #include "../common.h"
 #include "fault.h"
 
 #include <limits.h>
-#include <poll.h>
 #include <sys/mman.h>
-#include <time.h>
-
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
-/* A callback that blocks until its gate opens (never, in a child). */
-static struct gate block_gate = GATE_INIT;
-static struct rcu_head block_head;
-
-static void block_cb(struct rcu_head *head)
-{
-	(void)head;
-	gate_pass(&block_gate);
-}
 
 /* ---------------------------------------------------------------- */
-
-static void test_free_null_and_default_worker(void **state)
-{
-	struct call_rcu_data *dflt;
-	unsigned long ran = 0;
-	pthread_t tid;
-
-	(void)state;
-	fault_reset_joins();
-	urcu_compat_call_rcu_data_free(NULL);
-	call_rcu_data_free(NULL);	/* liburcu's, through the header */
-
-	dflt = get_default_call_rcu_data();
-	assert_non_null(dflt);
-	tid = get_call_rcu_thread(dflt);
-	urcu_compat_call_rcu_data_free(dflt);
-	urcu_compat_call_rcu_data_free(dflt);
-	call_rcu_data_free(dflt);	/* liburcu refuses it, silently */
-	/* Its thread never exits: a join would never have returned. */
-	assert_int_equal(fault_joins_of(tid), 0);
-
-	/* Still the default worker, still running callbacks. */
-	assert_ptr_equal(get_default_call_rcu_data(), dflt);
-	queue_counted(&ran);
-	assert_int_equal(urcu_compat_barrier(), 0);
-	assert_int_equal(uatomic_read(&ran), 1);
-}
 
 /* A bound of 0 ms: an answer at once, and nothing broken after it. */
 static void test_timeout_zero(void **state)
@@ -73,7 +24,7 @@ static void test_timeout_zero(void **state)
 	int i, ret;
 
 	(void)state;
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	ret = urcu_compat_barrier_timeout(0);
 	assert_true(ret == 0 || ret == -ETIMEDOUT);
 	for (i = 0; i < 10; i++)
@@ -82,8 +33,8 @@ static void test_timeout_zero(void **state)
 	assert_true(ret == 0 || ret == -ETIMEDOUT);
 	if (ret == 0)
 		assert_int_equal(uatomic_read(&ran), 10);
-	printf("# timeout 0: %s, %.1f ms for both\n", ret ? "-ETIMEDOUT" : "0", now_ms() - t0);
-	assert_true(now_ms() - t0 < 2000);	/* no wait at all, valgrind or not */
+	printf("# timeout 0: %s, %.1f ms for both\n", ret ? "-ETIMEDOUT" : "0", harness_now_ms() - t0);
+	assert_true(harness_now_ms() - t0 < 2000);	/* no wait at all, valgrind or not */
 	assert_int_equal(urcu_compat_barrier(), 0);
 	assert_int_equal(uatomic_read(&ran), 10);
 	assert_int_equal(urcu_compat_barrier_timeout(0) == 0 ||
@@ -113,6 +64,8 @@ static void test_large_timeouts(void **state)
 	}
 }
 
+static struct gated blocked;
+
 /* A large bound still gives up when told to: the bound is not ignored. */
 static void test_large_timeout_with_blocked_worker_still_waits(void **state)
 {
@@ -122,19 +75,15 @@ static void test_large_timeout_with_blocked_worker_still_waits(void **state)
 
 	(void)state;
 	assert_non_null(crdp);
-	memset(&block_gate, 0, sizeof(block_gate));
-	pthread_mutex_init(&block_gate.lock, NULL);
-	pthread_cond_init(&block_gate.cond, NULL);
 	set_thread_call_rcu_data(crdp);
-	call_rcu(&block_head, block_cb);
+	block_worker_on(&blocked, NULL);
 	queue_counted(&ran);
 	set_thread_call_rcu_data(NULL);
-	gate_wait_entered(&block_gate);
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	assert_int_equal(urcu_compat_barrier_timeout(50), -ETIMEDOUT);
-	assert_true(now_ms() - t0 >= 45);	/* it did wait, close to the bound */
+	assert_true(harness_now_ms() - t0 >= 45);	/* it did wait, close to the bound */
 	assert_int_equal(urcu_compat_barrier_timeout(0), -ETIMEDOUT);
-	gate_open(&block_gate);
+	gate_open(&blocked.gate);
 	assert_int_equal(urcu_compat_barrier_timeout(UINT_MAX), 0);
 	assert_int_equal(uatomic_read(&ran), 1);
 	synchronize_rcu();
@@ -147,7 +96,6 @@ static void test_large_timeout_with_blocked_worker_still_waits(void **state)
 
 struct exit_report {
 	unsigned long chain_ran;
-	unsigned long behind;
 };
 
 static struct exit_report *report;
@@ -169,86 +117,29 @@ static void link_cb(struct rcu_head *head)
 		free(l);
 }
 
-static void behind_cb(struct rcu_head *head)
-{
-	uatomic_inc(&report->behind);
-	free(head);
-}
-
 /* Fork, run fn in the child (which exits), time the child's life. */
-static double child_exit_ms(void (*fn)(void))
+static double child_exit_ms(int (*fn)(void *))
 {
-	double t0 = now_ms();
-	int status;
-	pid_t pid;
+	double t0 = harness_now_ms();
 
-	fflush(stdout);
-	fflush(stderr);
-	test_offline();
-	call_rcu_before_fork();
-	pid = fork();
-	if (pid == 0) {
-		call_rcu_after_fork_child();
-		test_online();
-		fn();
-		exit(0);
-	}
-	call_rcu_after_fork_parent();
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	test_online();
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	return now_ms() - t0;
-}
-
-/*
- * The blocked callback is on a worker of the child's own: liburcu
- * 0.12.5, 0.13.3+ wait at exit for a default worker stuck in a callback,
- * whatever the library does when its exit barriers are off.
- */
-static void exit_off_with_blocked_callback(void)
-{
-	struct rcu_head *behind = malloc(sizeof(*behind));
-	struct call_rcu_data *own = create_call_rcu_data(0, -1);
-
-	memset(&block_gate, 0, sizeof(block_gate));
-	pthread_mutex_init(&block_gate.lock, NULL);
-	pthread_cond_init(&block_gate.cond, NULL);
-	if (!own)
-		_exit(2);
-	set_thread_call_rcu_data(own);
-	call_rcu(&block_head, block_cb);
-	if (behind)
-		call_rcu(behind, behind_cb);
-	gate_wait_entered(&block_gate);
-	urcu_compat_set_exit_barriers(0, UINT_MAX);
-}
-
-/* count 0: no barrier at exit, even behind a callback that never returns. */
-static void test_exit_barriers_zero(void **state)
-{
-	double ms;
-
-	(void)state;
-	memset(report, 0, sizeof(*report));
-	ms = child_exit_ms(exit_off_with_blocked_callback);
-	printf("# exit barriers 0, a callback blocked forever: exit in %.1f ms\n", ms);
-	assert_int_equal(report->behind, 0);
+	assert_int_equal(run_in_child(fn, NULL, 0, CHILD_FORK_HOOKS | CHILD_EXITS), 0);
+	return harness_now_ms() - t0;
 }
 
 #define CHAIN 20
 #define LARGE_COUNT 100
 
-static void exit_many_with_chain(void)
+static int exit_many_with_chain(void *arg)
 {
 	struct link *l = calloc(1, sizeof(*l));
 
+	(void)arg;
 	if (!l)
-		return;
+		return 1;
 	l->left = CHAIN;
 	call_rcu(&l->head, link_cb);
 	urcu_compat_set_exit_barriers(LARGE_COUNT, 1000);
+	return 0;
 }
 
 /*
@@ -270,33 +161,27 @@ static void test_exit_barriers_large(void **state)
 
 static int setup(void **state)
 {
-	(void)state;
 	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (report == MAP_FAILED)
 		return -1;
-	rcu_register_thread();
-	return 0;
+	return harness_setup(state);
 }
 
 static int teardown(void **state)
 {
-	(void)state;
-	if (urcu_compat_barrier())
-		return -1;
-	rcu_unregister_thread();
+	int ret = harness_teardown(state);
+
 	munmap(report, sizeof(*report));
-	return 0;
+	return ret;
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_free_null_and_default_worker),
 		cmocka_unit_test(test_timeout_zero),
 		cmocka_unit_test(test_large_timeouts),
 		cmocka_unit_test(test_large_timeout_with_blocked_worker_still_waits),
-		cmocka_unit_test(test_exit_barriers_zero),
 		cmocka_unit_test(test_exit_barriers_large),
 	};
 

@@ -12,14 +12,14 @@
  * Scenarios that depend on a first use in the process (the first worker
  * stop finds out whether liburcu joins; the first bounded barrier starts
  * the native helper thread; a fork() child re-initialising the library's
- * locks; the library's constructor) run in fork() children or in a
- * fresh copy of this executable and report through a pipe.
+ * locks; the library's constructor) run in fork() children
+ * (run_in_child(), through a pipe) or in a fresh copy of this executable
+ * (through its exit status).
  */
 #include "../common.h"
 #include "fault.h"
 
 #include <limits.h>
-#include <poll.h>
 
 
 /* What a scenario run reports. */
@@ -31,19 +31,22 @@ struct outcome {
 
 #define MAX_N	64	/* no scenario comes near it; a runaway count is an error */
 
-/* Counted callbacks without cmocka (children, scenario bodies). */
-static int queue_n(unsigned long *counter, int n)
+/* A scenario, armed, and what it reports: run_in_child()'s argument. */
+struct armed_run {
+	int (*scenario)(unsigned int, unsigned long);
+	unsigned int kinds;
+	unsigned long nth;
+	struct outcome o;
+};
+
+static int run_armed(void *arg)
 {
-	int i;
+	struct armed_run *r = arg;
 
-	for (i = 0; i < n; i++) {
-		struct counted *c = calloc(1, sizeof(*c));
-
-		if (!c)
-			return -1;
-		c->counter = counter;
-		call_rcu(&c->head, counted_cb);
-	}
+	r->o.verdict = r->scenario(r->kinds, r->nth);
+	r->o.calls = fault_calls();
+	r->o.injected = fault_injected();
+	fault_disarm();
 	return 0;
 }
 
@@ -54,44 +57,13 @@ static int queue_n(unsigned long *counter, int n)
 static struct outcome in_child(int (*scenario)(unsigned int, unsigned long),
 			       unsigned int kinds, unsigned long nth)
 {
-	struct outcome o = { 1, 0, 0 };
-	struct pollfd pfd;
-	int fds[2], status;
-	pid_t pid;
+	struct armed_run r = { scenario, kinds, nth, { 1, 0, 0 } };
 
-	if (pipe(fds))
-		return o;
-	fflush(stdout);
-	fflush(stderr);
-	test_offline();
-	call_rcu_before_fork();
-	pid = fork();
-	if (pid == 0) {
-		call_rcu_after_fork_child();
-		test_online();
-		o.verdict = scenario(kinds, nth);
-		o.calls = fault_calls();
-		o.injected = fault_injected();
-		fault_disarm();
-		_exit(write(fds[1], &o, sizeof(o)) == sizeof(o) ? 0 : 2);
+	if (run_in_child(run_armed, &r, sizeof(r), CHILD_FORK_HOOKS)) {
+		printf("# child hung or died\n");
+		r.o.verdict = 99;
 	}
-	call_rcu_after_fork_parent();
-	close(fds[1]);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	o.verdict = 1;
-	if (pid > 0 && poll(&pfd, 1, 120000) == 1 &&
-	    read(fds[0], &o, sizeof(o)) == sizeof(o)) {
-		waitpid(pid, &status, 0);
-	} else if (pid > 0) {
-		printf("# child hung or died: killed\n");
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		o.verdict = 99;
-	}
-	test_online();
-	close(fds[0]);
-	return o;
+	return r.o;
 }
 
 /* Run scenario in this process. */
@@ -156,7 +128,7 @@ static int barrier_new_cpu_workers(unsigned int kinds, unsigned long nth)
 		crdp = get_cpu_call_rcu_data((int)cpu);
 		rcu_read_unlock();
 		set_thread_call_rcu_data(crdp);
-		if (queue_n(&ran, 10))
+		if (try_queue_counted(&ran, 10))
 			return 11;
 		queued += 10;
 	}
@@ -191,7 +163,7 @@ static int create_worker(unsigned int kinds, unsigned long nth)
 		return 20;
 	if (crdp) {
 		set_thread_call_rcu_data(crdp);
-		if (queue_n(&ran, 10))
+		if (try_queue_counted(&ran, 10))
 			return 21;
 		set_thread_call_rcu_data(NULL);
 		if (urcu_compat_barrier() != 0 || uatomic_read(&ran) != 10)
@@ -214,23 +186,24 @@ static int stop_one(unsigned int kinds, unsigned long nth, int arm)
 {
 	struct call_rcu_data *crdp = create_call_rcu_data(0, -1);
 	unsigned long ran = 0;
+	unsigned int mark;
 	pthread_t tid;
 
 	if (!crdp)
 		return 30;
 	tid = get_call_rcu_thread(crdp);
 	set_thread_call_rcu_data(crdp);
-	if (queue_n(&ran, 20))
+	if (try_queue_counted(&ran, 20))
 		return 31;
 	set_thread_call_rcu_data(NULL);
 	synchronize_rcu();
-	fault_reset_joins();
+	mark = join_mark();
 	if (arm)
 		fault_arm_nth(kinds, nth);
 	urcu_compat_call_rcu_data_free(crdp);
 	if (arm)
 		fault_disarm();
-	if (fault_joins_of(tid) != 1)
+	if (joins_of_since(tid, mark, NULL) != 1)
 		return 32;
 	if (urcu_compat_barrier() != 0 || uatomic_read(&ran) != 20)
 		return 33;
@@ -260,7 +233,7 @@ static int first_bounded_barrier(unsigned int kinds, unsigned long nth)
 	unsigned long ran = 0;
 	int ret;
 
-	if (queue_n(&ran, 10))
+	if (try_queue_counted(&ran, 10))
 		return 40;
 	fault_arm_nth(kinds, nth);
 	ret = urcu_compat_barrier_timeout(60000);
@@ -281,11 +254,11 @@ static int child_after_fork(void)
 {
 	unsigned long ran = 0;
 
-	if (queue_n(&ran, 10))
+	if (try_queue_counted(&ran, 10))
 		return 50;
 	if (urcu_compat_barrier() != 0 || uatomic_read(&ran) != 10)
 		return 51;
-	if (queue_n(&ran, 10))
+	if (try_queue_counted(&ran, 10))
 		return 52;
 	if (urcu_compat_barrier_timeout(60000) != 0 || uatomic_read(&ran) != 20)
 		return 53;
@@ -303,7 +276,7 @@ static struct outcome fork_locks(unsigned long nth)
 	int fds[2], status;
 	pid_t pid;
 
-	if (queue_n(&ran, 5) || urcu_compat_barrier() || pipe(fds))
+	if (try_queue_counted(&ran, 5) || urcu_compat_barrier() || pipe(fds))
 		return o;
 	fflush(stdout);
 	fflush(stderr);
@@ -354,7 +327,6 @@ static void test_fault_interposer_works(void **state)
 {
 	(void)state;
 	assert_true(fault_ready());
-	assert_mode_is_the_headers();
 }
 
 /* First: no worker stop may have happened in this process before. */
@@ -432,8 +404,6 @@ static void test_faults_fork_child_locks(void **state)
 /* The library's constructor, in a fresh copy of this executable        */
 /* ---------------------------------------------------------------- */
 
-static const char *self_exe;
-
 /* In the fresh process: the library works although its constructor failed. */
 static int constructor_scenario(void)
 {
@@ -452,19 +422,17 @@ static int constructor_scenario(void)
 
 static int run_fresh(unsigned int kinds, unsigned long nth, unsigned long *calls)
 {
+	static const char *const args[] = { "--constructor", NULL };
 	char arm[64];
 	int status;
 	pid_t pid;
 
-	snprintf(arm, sizeof(arm), "%u:%lu", kinds, nth);
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		setenv("URCU_COMPAT_FAULT_AT_START", arm, 1);
-		execl(self_exe, self_exe, "--constructor", (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+	snprintf(arm, sizeof(arm), "URCU_COMPAT_FAULT_AT_START=%u:%lu", kinds, nth);
+	pid = harness_spawn_self(args, arm);
+	if (pid < 0)
+		return -1;
+	status = harness_wait(pid);
+	if (status == -1 || !WIFEXITED(status))
 		return -1;
 	*calls = WEXITSTATUS(status) >> 4;
 	return WEXITSTATUS(status) & 15;
@@ -488,6 +456,11 @@ static void test_faults_constructor(void **state)
 	printf("# library constructor: %lu call(s), each made to fail\n", reached);
 }
 
+/*
+ * Registered only, no default worker yet (harness_setup() makes one): the
+ * first uses are the fork() children's, and liburcu 0.7 corrupts a default
+ * worker that never ran when call_rcu_after_fork_child() frees it.
+ */
 static int setup(void **state)
 {
 	(void)state;
@@ -495,19 +468,8 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	if (urcu_compat_barrier())
-		return -1;
-	rcu_unregister_thread();
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	static char exe[PATH_MAX];
-	ssize_t len;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fault_interposer_works),
 		cmocka_unit_test(test_faults_first_worker_stop),
@@ -526,13 +488,7 @@ int main(int argc, char **argv)
 
 		return (int)((calls > 15 ? 15 : calls) << 4) | (ret ? (ret & 15) | 1 : 0);
 	}
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len > 0) {
-		exe[len] = '\0';
-		self_exe = exe;
-	} else {
-		self_exe = argv[0];
-	}
+	harness_find_self(argv[0]);
 	return cmocka_run_group_tests_name("urcu_compat faults " URCU_COMPAT_FLAVOR_NAME
-					   " " TEST_MODE_NAME, tests, setup, teardown);
+					   " " TEST_MODE_NAME, tests, setup, harness_teardown);
 }

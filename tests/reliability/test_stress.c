@@ -84,10 +84,7 @@ static void window_leave(void)
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return harness_now_ms() / 1000.0;
 }
 
 static void sleep_ms(unsigned int ms)
@@ -741,6 +738,7 @@ static void test_stress(void **state)
 	pthread_t tids[NTHREADS];
 	unsigned long queued = 0, ran = 0, unjoined = 0, hung = 0, joins;
 	double t0 = now_s(), end = t0 + run_seconds;
+	unsigned int join_start = join_mark();
 
 	start_s = t0;
 	unsigned long since;
@@ -790,7 +788,7 @@ static void test_stress(void **state)
 		}
 	}
 	fault_disarm();
-	joins = fault_joins();	/* workers' and the test's threads' */
+	joins = joins_since(join_start);	/* workers' and the test's threads' */
 
 	/* Nothing queued may be missing once every thread is gone. */
 	if (!unjoined) {
