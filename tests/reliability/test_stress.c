@@ -555,7 +555,7 @@ static void default_signals(void)
  * Wait for a child's verdict and its end, both bounded by the watchdog.
  * 0: passed; 1: failed; 2: hung (killed). *status_out: its wait status.
  */
-static int reap_child_status(pid_t pid, int fd, int want_verdict, int *status_out)
+static int reap_child(pid_t pid, int fd, int want_verdict)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	double deadline = now_s() + watchdog_s;
@@ -567,10 +567,10 @@ static int reap_child_status(pid_t pid, int fd, int want_verdict, int *status_ou
 			kill(pid, SIGKILL);
 			ret = 2;
 		} else if (read(fd, &verdict, 1) != 1) {
-			fprintf(stderr, "# fork child with hooks: no verdict\n");
+			fprintf(stderr, "# fork child: no verdict\n");
 			ret = 1;
 		} else if (verdict != 0) {
-			fprintf(stderr, "# fork child with hooks: verdict %d\n", verdict);
+			fprintf(stderr, "# fork child: verdict %d\n", verdict);
 			ret = 1;
 		}
 	}
@@ -595,15 +595,7 @@ static int reap_child_status(pid_t pid, int fd, int want_verdict, int *status_ou
 		uatomic_inc(&st.child_crashes);
 		ret = 1;
 	}
-	*status_out = status;
 	return ret;
-}
-
-static int reap_child(pid_t pid, int fd, int want_verdict)
-{
-	int status;
-
-	return reap_child_status(pid, fd, want_verdict, &status);
 }
 
 static void fork_with_hooks(void)
@@ -663,24 +655,30 @@ static void fork_with_hooks(void)
  */
 static void fork_and_exit(void)
 {
-	int ret, status;
+	char verdict;
+	int fds[2], ret;
 	pid_t pid;
 
+	if (pipe(fds))
+		return;
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	if (pid == 0) {
 		default_signals();
-		_exit(urcu_compat_barrier() == -ESRCH ? 0 : 1);
+		verdict = urcu_compat_barrier() == -ESRCH ? 0 : 1;
+		if (write(fds[1], &verdict, 1) != 1)
+			_exit(3);
+		_exit(0);
 	}
-	if (pid < 0)
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
 		return;
-	uatomic_inc(&st.forks_exit);
-	ret = reap_child_status(pid, -1, 0, &status);
-	if (ret == 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "# fork child without hooks: barrier not refused\n");
-		ret = 1;
 	}
+	uatomic_inc(&st.forks_exit);
+	ret = reap_child(pid, fds[0], 1);
+	close(fds[0]);
 	if (ret == 1)
 		uatomic_inc(&st.child_failures);
 	else if (ret == 2)
