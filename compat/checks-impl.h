@@ -99,9 +99,18 @@ static void warn_once(int *warned, const char *msg)
 		fprintf(stderr, "[error] urcu-compat: %s\n", msg);
 }
 
-/* Read side active; for QSBR, "online". */
+/*
+ * Read side active; for QSBR, "online". A bp thread that never entered a
+ * read side is not registered: bp's rcu_read_ongoing() would register it
+ * and take bp's registry lock, which another thread may hold (forever in
+ * a fork() child without liburcu's hooks).
+ */
 static int reader_active(void)
 {
+#if defined(_URCU_BP_H)
+	if (!URCU_TLS(rcu_reader))
+		return 0;
+#endif
 #if defined(rcu_read_ongoing)
 	return rcu_read_ongoing();
 #elif URCU_COMPAT_IS_QSBR

@@ -1135,6 +1135,55 @@ static void test_barrier_in_fork_child_of_cpu_workers(void **state)
 	assert_int_equal(r.barrier_ret, 0);
 }
 
+#if defined(_URCU_BP_H)
+/*
+ * bp: a thread that never entered a read side is not registered, and
+ * liburcu registers it (under bp's registry lock) on its first read-side
+ * call. A fork() child made while another thread held that lock can never
+ * take it: the barrier's checks must not register the caller there. The
+ * lock is held on purpose, by rcu_bp_before_fork() in a second thread.
+ */
+static struct gate bp_locks_held;
+
+static void *hold_bp_locks(void *arg)
+{
+	(void)arg;
+	rcu_bp_before_fork();
+	gate_enter_and_wait(&bp_locks_held);
+	rcu_bp_after_fork_parent();
+	return NULL;
+}
+
+static int barrier_refused_in_child(void *arg)
+{
+	(void)arg;
+	return urcu_compat_barrier() == -ESRCH ? 0 : 1;
+}
+
+static void *fork_unregistered(void *arg)
+{
+	*(int *)arg = run_in_child(barrier_refused_in_child, NULL, 0, 0);
+	return NULL;
+}
+
+static void test_barrier_in_fork_child_of_unregistered_bp_thread(void **state)
+{
+	pthread_t holder, forker;
+	int verdict = -2;
+
+	(void)state;
+	assert_int_equal(urcu_compat_barrier(), 0);	/* the workers are known */
+	gate_init(&bp_locks_held);
+	assert_int_equal(pthread_create(&holder, NULL, hold_bp_locks, NULL), 0);
+	gate_wait_entered(&bp_locks_held);
+	assert_int_equal(pthread_create(&forker, NULL, fork_unregistered, &verdict), 0);
+	assert_int_equal(pthread_join(forker, NULL), 0);
+	gate_open(&bp_locks_held);
+	assert_int_equal(pthread_join(holder, NULL), 0);
+	assert_int_equal(verdict, 0);	/* -1: the child hung (watchdog) */
+}
+#endif
+
 /* ---------------------------------------------------------------- */
 /* 5. Exit never hangs                                                */
 /* ---------------------------------------------------------------- */
@@ -1196,6 +1245,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_fork_child_without_handlers_exits, open_gates),
 		cmocka_unit_test(test_fork_before_any_rcu_use),
 		cmocka_unit_test(test_barrier_in_fork_child_of_cpu_workers),
+#if defined(_URCU_BP_H)
+		cmocka_unit_test(test_barrier_in_fork_child_of_unregistered_bp_thread),
+#endif
 		cmocka_unit_test(test_exit_with_callback_blocked_forever),
 		cmocka_unit_test(test_exit_from_callback),
 #if !URCU_COMPAT_IS_QSBR
