@@ -9,8 +9,8 @@ never returns in the same worker batch as the exit barrier's rendezvous,
 exit bound 200 ms) N times per flavor and mode, each under `timeout 5`,
 alternated with a baseline program that sleeps 200 ms and exits, so that
 machine load shows in both columns alike. A run that does not end within
-5 s is a hang. Exit time: from the scenario's "T" line (taken just before
-main returns) to the end of the process.
+5 s is a hang. Exit time: from the scenario's "T <ms>" line (CLOCK_MONOTONIC,
+taken just before main returns) to the end of the process.
 
 The liburcu the binaries run on is whatever the loader finds: point
 LD_LIBRARY_PATH at another release to measure it there (same soname).
@@ -29,7 +29,7 @@ int main(void)
 {
 	struct timespec ts, d = { 0, 200000000L };
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	printf("T %lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	printf("T %.3f\n", ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0);
 	fflush(stdout);
 	nanosleep(&d, NULL);
 	return 0;
@@ -49,7 +49,7 @@ def one(cmd):
     t = [l for l in p.stdout.decode().splitlines() if l.startswith('T ')]
     if not t:
         return None
-    return (end - int(t[0].split()[1])) / 1e6
+    return end / 1e6 - float(t[0].split()[1])
 
 
 def describe(ts):
