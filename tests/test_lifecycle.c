@@ -785,10 +785,11 @@ static int scenario_free_all_cpu_during_call_rcu(void)
 }
 
 /*
- * A fork() child, without liburcu's handlers, of a parent with per-CPU
- * workers that never ran a barrier: the workers' threads are gone there.
+ * A fork() child, without liburcu's handlers, of a parent with workers
+ * (per-CPU ones that never ran a barrier, or any, forked from a thread
+ * that bp never registered): the workers' threads are gone there.
  */
-static int child_without_cpu_workers(void *arg)
+static int child_refuses_barriers(void *arg)
 {
 	(void)arg;
 	if (urcu_compat_barrier() != -ESRCH)
@@ -805,7 +806,7 @@ static int scenario_fork_child_of_cpu_workers(void)
 	rcu_register_thread();
 	if (create_all_cpu_call_rcu_data(0))
 		return 80;
-	rep->barrier_ret = run_in_child(child_without_cpu_workers, NULL, 0, 0);
+	rep->barrier_ret = run_in_child(child_refuses_barriers, NULL, 0, 0);
 	return leave_scenario(0);
 }
 
@@ -1154,15 +1155,9 @@ static void *hold_bp_locks(void *arg)
 	return NULL;
 }
 
-static int barrier_refused_in_child(void *arg)
-{
-	(void)arg;
-	return urcu_compat_barrier() == -ESRCH ? 0 : 1;
-}
-
 static void *fork_unregistered(void *arg)
 {
-	*(int *)arg = run_in_child(barrier_refused_in_child, NULL, 0, 0);
+	*(int *)arg = run_in_child(child_refuses_barriers, NULL, 0, 0);
 	return NULL;
 }
 
