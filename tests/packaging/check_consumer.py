@@ -10,7 +10,8 @@ consumer/consumer.c into WORK_DIR/src and builds them as a user does,
 with the installed pkg-config files first in PKG_CONFIG_PATH:
 
 - cmake: `cmake SRC` (pkg_check_modules(... IMPORTED_TARGET
-  liburcu-compat)) then `cmake --build .`;
+  liburcu-compat)) then `cmake --build .` (`cmake3` where it exists,
+  as on EL7 with EPEL);
 - autotools: `autoreconf -i && ./configure && make`
   (PKG_CHECK_MODULES([URCU_COMPAT], [liburcu-compat])).
 
@@ -34,7 +35,9 @@ def main():
     if len(sys.argv) != 5 or sys.argv[1] not in TOOLS:
         sys.exit(__doc__)
     kind, meson, root, work = sys.argv[1:]
-    missing = [t for t in TOOLS[kind] if not shutil.which(t)]
+    # EL7: EPEL's cmake3 (the system's cmake 2.8 has no IMPORTED_TARGET).
+    cmake = 'cmake3' if shutil.which('cmake3') else 'cmake'
+    missing = [t for t in TOOLS[kind] if not shutil.which(cmake if t == 'cmake' else t)]
     if missing:
         sys.exit('FAIL: %s not installed' % ', '.join(missing))
     work = work_dir(os.path.abspath(work))
@@ -52,8 +55,8 @@ def main():
     if kind == 'cmake':
         build = os.path.join(work, 'build')
         os.mkdir(build)
-        run(['cmake', src], cwd=build, env=env)
-        run(['cmake', '--build', '.'], cwd=build, env=env)
+        run([cmake, src], cwd=build, env=env)
+        run([cmake, '--build', '.'], cwd=build, env=env)
     else:
         build = src
         run(['autoreconf', '-i'], cwd=src, env=env)
