@@ -17,8 +17,8 @@
  *   - liburcu 0.7 has none: rcu_barrier() is provided by the library,
  *     built from one rendezvous callback per call_rcu worker. To know the
  *     workers, the header routes the call_rcu worker calls (create, free,
- *     default, fork) through the library; see README.md for what is
- *     covered.
+ *     default, fork) through the library; see doc/design.md for what
+ *     is covered.
  * Define URCU_COMPAT_FORCE_EMULATION to 1 before including this header to
  * use the 0.7 emulation on any release (it must match the library built
  * with meson -Dforce_emulation=true, which installs this header with

@@ -3,7 +3,10 @@
 # the tests and the examples need, if any is missing. The package lists
 # are refreshed (apt-get update) only when something has to be installed.
 
-URCU_COMPAT_PACKAGES="liburcu-dev libcmocka-dev meson ninja-build valgrind pkg-config gcc python3 cppcheck clang-tidy"
+# rpm (rpmbuild), cmake, autoconf, automake and make: the packaging tests
+# of the RPM spec and of the CMake and autotools consumers; pkg-config
+# also brings pkg.m4 (PKG_CHECK_MODULES).
+URCU_COMPAT_PACKAGES="liburcu-dev libcmocka-dev meson ninja-build valgrind pkg-config gcc python3 cppcheck clang-tidy rpm cmake autoconf automake make"
 
 install_missing_packages()
 {

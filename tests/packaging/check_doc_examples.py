@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Compile (and run) every C example of doc/api.md, in both modes.
+"""Compile (and run) every C example of the documentation, in both modes.
 
-    check_doc_examples.py API_MD INCLUDE_DIR WORK_DIR FLAVOR-MODE=LIBRARY...
+    check_doc_examples.py INCLUDE_DIR WORK_DIR PAGE.md... FLAVOR-MODE=LIBRARY...
 
-Every ```c block is a translation unit of its own. A block without any
+Every ```c block of each page (doc/api.md, doc/multipathd.md) is a
+translation unit of its own. A block without any
 #include gets `#include <urcu.h>` and `#include <urcu-compat.h>` in front
 (so a signature block is checked against the header's declaration). Each
 block is compiled with gcc and clang (-std=gnu99 -Wall -Wextra -Werror),
 in native mode and with URCU_COMPAT_FORCE_EMULATION 1; a block with a
 main() is then linked with the built library of its flavor and mode, and
-run: it must exit with 0 within a minute.
+run: it must exit with 0 within a minute. Every block is compiled with
+-DURCU_VERSION=0xMMmmpp from `pkg-config --modversion liburcu`, the way
+multipathd's build defines it, so that doc/multipathd.md's "before" code
+compiles as it would there.
 """
 import os
 import re
@@ -54,37 +58,48 @@ def flavor_of(text):
     return 'memb'
 
 
+def urcu_version_define():
+    """-DURCU_VERSION=0xMMmmpp for the liburcu pkg-config finds."""
+    major, minor, patch = (int(x) for x in
+                           (pkg_config('--modversion', 'liburcu')[0].split('.') + ['0'] * 3)[:3])
+    return '-DURCU_VERSION=0x%02x%02x%02x' % (major, minor, patch)
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
-    api_md, include, work = (os.path.abspath(a) for a in sys.argv[1:4])
-    libs = dict(arg.split('=', 1) for arg in sys.argv[4:])
+    include, work = (os.path.abspath(a) for a in sys.argv[1:3])
+    pages = [os.path.abspath(a) for a in sys.argv[3:] if '=' not in a]
+    libs = dict(arg.split('=', 1) for arg in sys.argv[3:] if '=' in arg)
     ccs = [c for c in ('gcc', 'clang') if shutil.which(c)]
     work = work_dir(work)
-    examples = blocks(api_md)
-    if not examples:
-        sys.exit('%s: no ```c block' % api_md)
+    examples = []
+    for page in pages:
+        found = blocks(page)
+        if not found:
+            sys.exit('%s: no ```c block' % page)
+        examples += [(page, line, text) for line, text in found]
     failed = []
     ran = 0
-    for n, (line, text) in enumerate(examples):
+    for n, (page, line, text) in enumerate(examples):
         flavor = flavor_of(text)
         has_include = re.search(r'^\s*#\s*include\b', text, re.M) is not None
         has_main = re.search(r'\bint\s+main\s*\(', text) is not None
-        cflags = urcu_cflags(FLAVORS[flavor]['urcu'])
+        cflags = urcu_cflags(FLAVORS[flavor]['urcu']) + [urcu_version_define()]
         for mode in MODES:
             src = ('#define URCU_COMPAT_FORCE_EMULATION 1\n' if mode == 'emul' else '') + \
                   ('' if has_include else PREAMBLE) + \
-                  '#line %d "%s"\n' % (line, api_md) + text
+                  '#line %d "%s"\n' % (line, page) + text
             base = os.path.join(work, 'example%d-%s' % (n + 1, mode))
             write(base + '.c', src)
-            print('--- %s:%d (%s flavor, %s mode)' % (os.path.basename(api_md), line,
+            print('--- %s:%d (%s flavor, %s mode)' % (os.path.basename(page), line,
                                                      flavor, mode))
             for cc in ccs:
                 p = run([cc, '-std=gnu99'] + WARNINGS + ['-I', include] + cflags +
                         ['-c', '-o', base + '-' + cc + '.o', base + '.c'], check=False)
                 if p.returncode:
                     failed.append('%s:%d does not compile with %s in %s mode'
-                                  % (api_md, line, cc, mode))
+                                  % (page, line, cc, mode))
             if not has_main or not os.path.exists(base + '-' + ccs[0] + '.o'):
                 continue
             lib = libs.get('%s-%s' % (flavor, mode))
@@ -97,22 +112,22 @@ def main():
                     pkg_config('--libs', FLAVORS[flavor]['urcu']) + ['-pthread'],
                     check=False)
             if p.returncode:
-                failed.append('%s:%d does not link in %s mode' % (api_md, line, mode))
+                failed.append('%s:%d does not link in %s mode' % (page, line, mode))
                 continue
             try:
                 p = run([base], check=False, timeout=60)
                 if p.returncode:
                     failed.append('%s:%d exits with %d in %s mode'
-                                  % (api_md, line, p.returncode, mode))
+                                  % (page, line, p.returncode, mode))
                 ran += 1
             except subprocess.TimeoutExpired:
-                failed.append('%s:%d does not exit in %s mode' % (api_md, line, mode))
+                failed.append('%s:%d does not exit in %s mode' % (page, line, mode))
     for what in failed:
         print('FAIL: ' + what)
     if failed:
         sys.exit(1)
-    print('%d examples compiled in both modes with %s; %d programs ran'
-          % (len(examples), ', '.join(ccs), ran))
+    print('%d examples of %s compiled in both modes with %s; %d programs ran'
+          % (len(examples), ', '.join(os.path.basename(p) for p in pages), ', '.join(ccs), ran))
 
 
 if __name__ == '__main__':

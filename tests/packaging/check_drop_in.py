@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The drop-in way, exactly as README.md describes it, without meson.
+"""The drop-in way, exactly as doc/usage.md describes it, without meson.
 
     check_drop_in.py SOURCE_ROOT WORK_DIR FLAVOR MODE [--known-exit-abort=signal]
 
@@ -77,7 +77,7 @@ def main(argv, known):
             sys.exit('the program did not report ok')
         aborted += verdict == 'known'
 
-        # The same with the plain Makefile of README.md and make's own rules.
+        # The same with the plain Makefile of doc/usage.md and make's own rules.
         if not shutil.which('make'):
             print('note: make not installed, the Makefile was not tried')
             continue
