@@ -19,6 +19,8 @@
  *                       stops in progress, the barrier entry points
  *   emulation-impl.h    the mode for liburcu 0.7 (or forced)
  *   native-impl.h       the mode for liburcu 0.8+
+ *   stall-impl.h        the stall report of a barrier that gave up, its
+ *                       line at exit, native mode's known workers
  *   worker-stop-impl.h  the worker stop with exactly one join
  *   fork-exit-impl.h    fork hooks, exit barriers, constructor, destructor
  *
@@ -66,6 +68,8 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu/list.h>
@@ -75,6 +79,7 @@
 
 #include "mode.h"
 #include "checks-impl.h"
+#include "stall-impl.h"
 #include "emulation-impl.h"
 #include "native-impl.h"
 #include "worker-stop-impl.h"
