@@ -353,7 +353,8 @@ URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsi
  */
 URCU_COMPAT_API int urcu_compat_wrap_create_all_cpu_call_rcu_data(unsigned long flags)
 {
-	struct call_rcu_data **before = calloc((size_t)(ncpus > 0 ? ncpus : 1), sizeof(*before));
+	/* Pointers only compared: void *, as clang-tidy prefers. */
+	void **before = calloc((size_t)(ncpus > 0 ? ncpus : 1), sizeof(void *));
 	struct call_rcu_data *crdp;
 	long cpu, other;
 	int ret;
@@ -364,7 +365,7 @@ URCU_COMPAT_API int urcu_compat_wrap_create_all_cpu_call_rcu_data(unsigned long 
 	for (cpu = 0; before && cpu < ncpus; cpu++) {
 		crdp = get_cpu_call_rcu_data((int)cpu);
 		for (other = 0; crdp && other < ncpus; other++)
-			if (before[other] == crdp)
+			if (before[other] == (void *)crdp)
 				crdp = NULL;
 		if (crdp && crdp != CMM_LOAD_SHARED(default_crdp)) {
 			before[cpu] = crdp;	/* one record per worker */
