@@ -254,8 +254,10 @@ static void known_saw_default(struct call_rcu_data *crdp)
 	if (!crdp || CMM_LOAD_SHARED(known_default.crdp) == crdp)
 		return;
 	pthread_mutex_lock(&known_lock);
-	stall_id_set(&known_default.id, crdp);
-	CMM_STORE_SHARED(known_default.crdp, crdp);
+	if (known_default.crdp != crdp) {
+		stall_id_set(&known_default.id, crdp);
+		CMM_STORE_SHARED(known_default.crdp, crdp);
+	}
 	pthread_mutex_unlock(&known_lock);
 }
 
