@@ -48,8 +48,8 @@ static void stall_add(struct urcu_compat_stall *out, int max, int *n, int kind,
 
 	if (*n < max) {
 		mono_now(&now);
-		ms = (long long)(now.tv_sec - from.tv_sec) * 1000 +
-			(now.tv_nsec - from.tv_nsec) / 1000000;
+		ms = ((long long)(now.tv_sec - from.tv_sec) * 1000000000LL +
+		      (now.tv_nsec - from.tv_nsec)) / 1000000;
 		out[*n].kind = kind;
 		out[*n].cpu = kind == URCU_COMPAT_WORKER_CPU ? id->cpu : -1;
 		out[*n].thread = id->thread;
