@@ -254,7 +254,8 @@ struct urcu_compat_stall {
  * (doc/api.md). Returns the number of such workers (may exceed max; 0
  * once nothing is outstanding, or when no barrier gave up), -EINVAL for
  * a negative max or a NULL out with max > 0, -ESRCH in a fork() child
- * without call_rcu_after_fork_child(). Any thread; does not wait.
+ * without call_rcu_after_fork_child(). Any thread, not a signal handler;
+ * does not wait.
  */
 int urcu_compat_barrier_stalls(struct urcu_compat_stall *out, int max);
 
