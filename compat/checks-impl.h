@@ -77,6 +77,15 @@ static int wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex,
 	return pthread_cond_timedwait(cond, mutex, deadline);
 }
 
+/* CLOCK_MONOTONIC, whatever the conditions wait on: stall reports' times. */
+static void mono_now(struct timespec *ts)
+{
+	if (clock_gettime(CLOCK_MONOTONIC, ts)) {
+		ts->tv_sec = 0;	/* cannot happen on Linux */
+		ts->tv_nsec = 0;
+	}
+}
+
 static int seq_before(unsigned long a, unsigned long b)
 {
 	return (long)(a - b) < 0;
@@ -346,18 +355,19 @@ URCU_COMPAT_API int urcu_compat_barrier(void)
 {
 	int ret = barrier_misuse();
 
-	return ret ? ret : mode_barrier(NULL);
+	return ret ? ret : mode_barrier(NULL, NULL);
 }
 
 URCU_COMPAT_API int urcu_compat_barrier_timeout(unsigned int timeout_ms)
 {
-	struct timespec deadline;
+	struct timespec began, deadline;
 	int ret = barrier_misuse();
 
 	if (ret)
 		return ret;
+	mono_now(&began);
 	deadline_in(&deadline, timeout_ms);
-	return mode_barrier(&deadline);
+	return mode_barrier(&deadline, &began);
 }
 
 URCU_COMPAT_API int urcu_compat_native_barrier(void)

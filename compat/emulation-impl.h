@@ -44,6 +44,7 @@ struct worker_record {
 	unsigned char dying;		/* being freed: no more rendezvous */
 	unsigned char spare;		/* spare_record, lent to a free out of memory */
 	unsigned int drain_waited;	/* bit per slot: that barrier counts the drain */
+	struct stall_id id;		/* for the stall report */
 };
 
 static pthread_mutex_t emul_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -62,6 +63,11 @@ static CDS_LIST_HEAD(records);
 static unsigned long started, completed;
 static unsigned long outstanding[SLOTS];
 static unsigned char slot_done[SLOTS];
+static struct timespec gen_began[SLOTS];	/* when the generation in the slot started */
+/* The most recent barrier that gave up: the generation it waited for, when it began. */
+static unsigned long stall_need;
+static struct timespec stall_began;
+static int stall_known;
 static struct worker_record default_record;	/* static: never freed */
 static struct worker_record spare_record;	/* lent to a free out of memory */
 URCU_COMPAT_API int urcu_compat_call_rcu_fast;
@@ -121,6 +127,7 @@ static struct worker_record *new_record(struct call_rcu_data *crdp, int keep_unt
 		return NULL;
 	init_record(w);
 	w->crdp = crdp;
+	stall_id_set(&w->id, crdp);
 	w->keep_until_freed = keep_until_freed;
 	cds_list_add_tail(&w->node, &records);
 	return w;
@@ -180,6 +187,7 @@ static void barrier_cb(struct rcu_head *head)
 		pthread_mutex_unlock(&emul_lock);
 		return;
 	}
+	stall_note_tid(&w->id);
 	cmm_smp_mb();	/* the reads of w above come first */
 	uatomic_and(&w->rv_pending, ~(1U << slot));
 	if (!uatomic_add_return(&outstanding[slot], -1)) {
@@ -233,6 +241,8 @@ static int scan_cpu_workers(void)
 			w = new_record(crdp, 0);
 		if (!w)
 			return -ENOMEM;
+		if (!w->seen)
+			w->id.cpu = (int)cpu;
 		w->seen = 1;
 	}
 	return 0;
@@ -259,6 +269,7 @@ static int start_barrier(void)
 		goto out;
 	CMM_STORE_SHARED(started, started + 1);	/* read unlocked by mode_barrier() */
 	slot = started % SLOTS;
+	mono_now(&gen_began[slot]);
 	uatomic_set(&outstanding[slot], 1);
 	cds_list_for_each_entry(w, &records, node) {
 		if (w->dying) {
@@ -281,6 +292,8 @@ out:
 			cds_list_del(&w->node);
 			free(w);
 		} else {
+			if (!w->seen)
+				w->id.cpu = -1;	/* serves no CPU now */
 			w->seen = 0;
 		}
 	}
@@ -298,7 +311,7 @@ out:
  * with every caller that arrived before it started.
  * Takes emul_lock, and waits on gen_done[] with it.
  */
-static int mode_barrier(const struct timespec *deadline)
+static int mode_barrier(const struct timespec *deadline, const struct timespec *began)
 {
 	unsigned long need;
 	int ret = 0;
@@ -324,6 +337,9 @@ static int mode_barrier(const struct timespec *deadline)
 		if (wait_offline(&gen_done[need % SLOTS], &emul_lock, deadline) &&
 		    seq_before(completed, need)) {
 			ret = -ETIMEDOUT;
+			stall_need = need;
+			stall_began = *began;
+			stall_known = 1;
 			break;
 		}
 	}
@@ -341,6 +357,8 @@ static void mode_saw_default_worker(struct call_rcu_data *crdp)
 		return;
 	pthread_mutex_lock(&emul_lock);
 	default_crdp = crdp;
+	if (default_record.crdp != crdp)
+		stall_id_set(&default_record.id, crdp);
 	default_record.crdp = crdp;
 	pthread_mutex_unlock(&emul_lock);
 	uatomic_or(&urcu_compat_call_rcu_fast, URCU_COMPAT_FAST_DEFAULT_KNOWN);
@@ -533,6 +551,7 @@ URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsi
 		free(w);
 		return NULL;
 	}
+	stall_id_set(&w->id, w->crdp);
 	pthread_mutex_lock(&emul_lock);
 	cds_list_add_tail(&w->node, &records);
 	pthread_mutex_unlock(&emul_lock);
@@ -563,6 +582,7 @@ static void start_drain(struct call_rcu_data *crdp, void *free_id)
 		spare_record = blank;
 		init_record(&spare_record);
 		spare_record.crdp = crdp;
+		stall_id_set(&spare_record.id, crdp);
 		spare_record.spare = 1;
 		cds_list_add_tail(&spare_record.node, &records);
 		w = &spare_record;
@@ -737,6 +757,7 @@ static int mode_forget_workers(void)
 		release_record(w);
 	}
 	default_crdp = NULL;
+	default_record.crdp = NULL;	/* mode_after_fork_child() notes the new one */
 	pthread_mutex_unlock(&emul_lock);
 	return had;
 }
@@ -762,6 +783,60 @@ static void mode_init(void)
 	CAA_BUILD_BUG_ON(CPU_BATCH < 1);
 	init_emul_conds();
 	init_record(&default_record);
+}
+
+/*
+ * The oldest generation from completed + 1 to last for which w still owes
+ * a rendezvous or a drain: when it began, in *since. Under emul_lock.
+ */
+static int owes_since(struct worker_record *w, unsigned long last, struct timespec *since)
+{
+	unsigned int owed = uatomic_read(&w->rv_pending) | w->drain_waited;
+	unsigned long g;
+
+	for (g = completed + 1; !seq_before(last, g); g++) {
+		if (owed & (1U << (g % SLOTS))) {
+			*since = gen_began[g % SLOTS];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The workers that owe the generations up to the one the most recent
+ * barrier that gave up waited for (the later ones it does not wait for).
+ * A record without its worker (a fork() child: liburcu moved what the
+ * parent's workers held to the new default worker) counts for the
+ * default worker. Takes emul_lock.
+ */
+static int mode_stalls(struct urcu_compat_stall *out, int max)
+{
+	struct timespec since, moved;
+	struct worker_record *w;
+	unsigned long last;
+	int n = 0, dflt;
+
+	pthread_mutex_lock(&emul_lock);
+	if (!stall_known || !seq_before(completed, stall_need))
+		goto out;
+	last = seq_before(started, stall_need) ? started : stall_need;
+	dflt = owes_since(&default_record, last, &moved);
+	cds_list_for_each_entry(w, &records, node) {
+		if (!owes_since(w, last, &since))
+			continue;
+		if (w->crdp)
+			stall_add(out, max, &n, w->id.cpu >= 0 ? URCU_COMPAT_WORKER_CPU :
+				  URCU_COMPAT_WORKER_THREAD, &w->id, &since, &stall_began);
+		else if (!dflt++ || ts_before(&since, &moved))
+			moved = since;
+	}
+	if (dflt && default_crdp)
+		stall_add(out, max, &n, URCU_COMPAT_WORKER_DEFAULT, &default_record.id, &moved,
+			  &stall_began);
+out:
+	pthread_mutex_unlock(&emul_lock);
+	return n;
 }
 
 /* Only the default worker the library was handed can be kept. */

@@ -125,6 +125,7 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	    pthread_condattr_setclock(&monotonic_attr, CLOCK_MONOTONIC))
 		wait_clock = CLOCK_REALTIME;	/* the conditions' default */
 	init_cond(&probe_cond);
+	stall_init();
 	mode_init();
 	settle_conds();
 	probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
@@ -234,6 +235,8 @@ static void urcu_compat_exit(void)
 	}
 	for (i = 0; i < count && !ret; i++)
 		ret = urcu_compat_barrier_timeout(timeout_ms);
+	if (ret == -ETIMEDOUT)
+		stall_exit_line(timeout_ms);	/* URCU_COMPAT_DEBUG=stall */
 	mode_exit();
 	if (ret)
 		keep_default_worker();

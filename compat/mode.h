@@ -17,11 +17,19 @@ struct call_rcu_data;
 
 /*
  * Wait until every callback queued before the call has run, or until
- * deadline (NULL: no bound). The caller passed the misuse checks. Returns
- * 0, -ETIMEDOUT, -ENOMEM (a worker could not be tracked) or -errno (no
- * helper thread).
+ * deadline (NULL: no bound; began: when the call began, on
+ * CLOCK_MONOTONIC, kept for the stall report when it gives up). The
+ * caller passed the misuse checks. Returns 0, -ETIMEDOUT, -ENOMEM (a
+ * worker could not be tracked) or -errno (no helper thread).
  */
-static int mode_barrier(const struct timespec *deadline);
+static int mode_barrier(const struct timespec *deadline, const struct timespec *began);
+
+/*
+ * The stall report (stall-impl.h): the workers the most recent barrier
+ * that gave up still waits for, at most max of them in out; returns how
+ * many there are. Takes the mode's locks briefly; any thread.
+ */
+static int mode_stalls(struct urcu_compat_stall *out, int max);
 
 /* liburcu handed crdp out as its default worker (NULL: nothing to note). */
 static void mode_saw_default_worker(struct call_rcu_data *crdp);

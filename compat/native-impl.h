@@ -16,6 +16,10 @@ static pthread_cond_t runner_wake, runner_done;
 static pthread_t runner_tid;
 static int runner_started, runner_stop, runner_busy;
 static unsigned long runner_req, runner_served;
+/* The most recent bounded barrier that gave up: its run, when it began. */
+static unsigned long stall_target;
+static struct timespec stall_began;
+static int stall_known;
 
 /* Threads of this process; -1 when /proc cannot tell. */
 static int thread_count(void)
@@ -57,6 +61,7 @@ static void *runner(void *arg)
 		gen = runner_req;
 		runner_busy = 1;
 		pthread_mutex_unlock(&runner_lock);
+		known_probe_all();	/* ahead of liburcu's callbacks */
 		rcu_barrier();
 		pthread_mutex_lock(&runner_lock);
 		runner_busy = 0;
@@ -68,7 +73,7 @@ static void *runner(void *arg)
 }
 
 /* Takes runner_lock for a bounded barrier, and waits on runner_done with it. */
-static int mode_barrier(const struct timespec *deadline)
+static int mode_barrier(const struct timespec *deadline, const struct timespec *began)
 {
 	unsigned long target;
 	int ret = 0, rc;
@@ -93,6 +98,9 @@ static int mode_barrier(const struct timespec *deadline)
 		if (wait_offline(&runner_done, &runner_lock, deadline) &&
 		    seq_before(runner_served, target)) {
 			ret = -ETIMEDOUT;
+			stall_target = target;
+			stall_began = *began;
+			stall_known = 1;
 			break;
 		}
 	}
@@ -117,45 +125,81 @@ static void mode_exit(void)
 	}
 }
 
+/* Takes known_lock. */
 static void mode_saw_default_worker(struct call_rcu_data *crdp)
 {
 	CMM_STORE_SHARED(default_crdp, crdp);
+	known_saw_default(crdp);
 }
 
+/* Takes known_lock, not across liburcu's free. */
 static void mode_free_worker(struct call_rcu_data *crdp)
 {
+	int free_id;
+
+	known_free_begin(crdp, &free_id);
 	gated_call_rcu_data_free(crdp);	/* liburcu moves its callbacks */
+	known_free_end(&free_id);
 }
 
+/* Takes known_lock, not across liburcu's free. */
 static void mode_free_all_cpu_workers(void)
 {
+	int free_id;
+
+	known_free_begin(NULL, &free_id);
 	gated_free_all_cpu_call_rcu_data();
+	known_free_end(&free_id);
 }
 
-/* Takes runner_lock, held across fork(). */
+/* Takes runner_lock, then known_lock, both held across fork(). */
 static void mode_fork_prepare(void)
 {
 	pthread_mutex_lock(&runner_lock);
+	pthread_mutex_lock(&known_lock);
 }
 
-/* Releases runner_lock. */
+/* Releases known_lock, then runner_lock. */
 static void mode_fork_parent(void)
 {
+	pthread_mutex_unlock(&known_lock);
 	pthread_mutex_unlock(&runner_lock);
 }
 
+/* No helper thread: no barrier of its runs is outstanding. */
 static void mode_fork_child(void)
 {
 	init_mutex(&runner_lock);
+	init_mutex(&known_lock);
 	init_cond(&runner_wake);
 	init_cond(&runner_done);
 	runner_started = runner_busy = runner_stop = 0;
 	runner_req = runner_served = 0;
+	stall_known = 0;
 }
 
+/* The only thread: the known workers were the parent's. */
 static int mode_forget_workers(void)
 {
+	known_forget();
 	return 0;
+}
+
+/*
+ * The known workers whose probe has not run, while the run that the most
+ * recent barrier that gave up waited for has not ended. Takes runner_lock,
+ * then known_lock, one at a time.
+ */
+static int mode_stalls(struct urcu_compat_stall *out, int max)
+{
+	struct timespec began;
+	int outstanding;
+
+	pthread_mutex_lock(&runner_lock);
+	outstanding = stall_known && seq_before(runner_served, stall_target);
+	began = stall_began;
+	pthread_mutex_unlock(&runner_lock);
+	return outstanding ? known_stalls(out, max, &began) : 0;
 }
 
 static void mode_after_fork_child(int had)

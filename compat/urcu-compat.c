@@ -19,6 +19,8 @@
  *                       stops in progress, the barrier entry points
  *   emulation-impl.h    the mode for liburcu 0.7 (or forced)
  *   native-impl.h       the mode for liburcu 0.8+
+ *   stall-impl.h        the stall report of a barrier that gave up, its
+ *                       line at exit, native mode's known workers
  *   worker-stop-impl.h  the worker stop with exactly one join
  *   fork-exit-impl.h    fork hooks, exit barriers, constructor, destructor
  *
@@ -36,6 +38,14 @@
  *   - native: liburcu's rcu_barrier() in the caller; a bounded barrier
  *     asks the one helper thread (runner()) to run it and waits for
  *     runner_done until its deadline.
+ * A barrier that gives up leaves what urcu_compat_barrier_stalls()
+ * reports (stall-impl.h, mode_stalls()): the emulation keeps the
+ * generation it waited for and lists the records that still owe a
+ * rendezvous (rv_pending) or a drain (drain_waited) up to it; native mode
+ * lists the workers the header saw (the default one handed out, those
+ * created through it) whose probe, queued by runner() just before
+ * liburcu's barrier, has not run. The first rendezvous or probe that runs
+ * on a worker notes its kernel tid.
  * A worker is stopped by urcu_compat_call_rcu_data_free()
  * (worker-stop-impl.h): stop_worker() plants an exit watch in the
  * worker, calls mode_free_worker() (emulation: drain, then liburcu's free;
@@ -66,6 +76,8 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu/list.h>
@@ -75,6 +87,7 @@
 
 #include "mode.h"
 #include "checks-impl.h"
+#include "stall-impl.h"
 #include "emulation-impl.h"
 #include "native-impl.h"
 #include "worker-stop-impl.h"

@@ -149,6 +149,7 @@
 #define urcu_compat_native_barrier	URCU_COMPAT_SYM(native_barrier)
 #define urcu_compat_call_rcu_data_free	URCU_COMPAT_SYM(call_rcu_data_free)
 #define urcu_compat_set_exit_barriers	URCU_COMPAT_SYM(set_exit_barriers)
+#define urcu_compat_barrier_stalls	URCU_COMPAT_SYM(barrier_stalls)
 #define urcu_compat_version		URCU_COMPAT_SYM(version)
 /* The library's rcu_barrier() and its stand-ins for liburcu's calls. */
 #define urcu_compat_rcu_barrier		URCU_COMPAT_SYM(rcu_barrier)
@@ -159,14 +160,17 @@
 #define urcu_compat_wrap_get_call_rcu_data		URCU_COMPAT_SYM(wrap_get_call_rcu_data)
 #define urcu_compat_wrap_call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
 #define urcu_compat_wrap_free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
+#define urcu_compat_wrap_create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
 #if !URCU_COMPAT_NATIVE_BARRIER
 /* The emulation's: see urcu_compat_call_rcu() below. */
 #define urcu_compat_call_rcu_fast	URCU_COMPAT_SYM(route)
 #define urcu_compat_thread_has_worker	URCU_COMPAT_SYM(thread_worker)
 #define urcu_compat_call_rcu_slow	URCU_COMPAT_SYM(note_call_rcu)
-#define urcu_compat_wrap_create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
 #define urcu_compat_wrap_set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
 #define urcu_compat_wrap_set_cpu_call_rcu_data		URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)
+#else
+/* Native mode's: the per-CPU workers it knows of (stall reports). */
+#define urcu_compat_wrap_create_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_create_all_cpu_call_rcu_data)
 #endif
 
 #ifdef __cplusplus
@@ -222,6 +226,40 @@ void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp);
 void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms);
 
 /*
+ * What a barrier that gave up still waits for: one call_rcu worker
+ * (urcu_compat_barrier_stalls()).
+ */
+struct urcu_compat_stall {
+	int kind;		/* URCU_COMPAT_WORKER_* */
+	int cpu;		/* the CPU of a per-CPU worker, else -1 */
+	pthread_t thread;	/* the worker's thread, as get_call_rcu_thread() */
+	long tid;		/* its kernel thread id, 0 when not known */
+	unsigned int waited_ms;	/* how long the barriers have waited for it */
+};
+
+#define URCU_COMPAT_WORKER_DEFAULT	1	/* liburcu's default worker */
+#define URCU_COMPAT_WORKER_CPU		2	/* the per-CPU worker of cpu */
+#define URCU_COMPAT_WORKER_THREAD	3	/* any other: created, a thread's own */
+
+/*
+ * urcu_compat_barrier_stalls - the call_rcu workers that the most recent
+ * barrier that gave up (urcu_compat_barrier_timeout() or an exit barrier
+ * returning -ETIMEDOUT) still waits for, as they are at the call: a
+ * worker that has run that barrier's rendezvous since is not listed.
+ * Fills at most max entries of out, each worker once; out may be NULL
+ * when max is 0. waited_ms counts from when that barrier began, or from
+ * when an older barrier still waiting for the worker began. tid is
+ * known once a rendezvous of the library ran on the worker. Only
+ * workers the library knows of are listed; native mode knows fewer
+ * (doc/api.md). Returns the number of such workers (may exceed max; 0
+ * once nothing is outstanding, or when no barrier gave up), -EINVAL for
+ * a negative max or a NULL out with max > 0, -ESRCH in a fork() child
+ * without call_rcu_after_fork_child(). Any thread, not a signal handler;
+ * does not wait.
+ */
+int urcu_compat_barrier_stalls(struct urcu_compat_stall *out, int max);
+
+/*
  * urcu_compat_version - the version of the library in use at run time,
  * as URCU_COMPAT_VERSION: compare it with the header's URCU_COMPAT_VERSION.
  */
@@ -236,6 +274,8 @@ struct call_rcu_data *urcu_compat_wrap_get_default_call_rcu_data(void);
 struct call_rcu_data *urcu_compat_wrap_get_call_rcu_data(void);
 void urcu_compat_wrap_call_rcu_data_free(struct call_rcu_data *crdp);
 void urcu_compat_wrap_free_all_cpu_call_rcu_data(void);
+struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
+							   int cpu_affinity);
 
 #if !URCU_COMPAT_NATIVE_BARRIER
 /*
@@ -253,8 +293,8 @@ extern __thread int urcu_compat_thread_has_worker;
 void urcu_compat_call_rcu_slow(void);
 void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp);
 int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp);
-struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
-							   int cpu_affinity);
+#else
+int urcu_compat_wrap_create_all_cpu_call_rcu_data(unsigned long flags);
 #endif
 
 #ifdef __cplusplus
@@ -291,12 +331,14 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 
 #undef call_rcu
 #define call_rcu			urcu_compat_call_rcu
-#undef create_call_rcu_data
-#define create_call_rcu_data		urcu_compat_wrap_create_call_rcu_data
 #undef set_thread_call_rcu_data
 #define set_thread_call_rcu_data	urcu_compat_wrap_set_thread_call_rcu_data
 #undef set_cpu_call_rcu_data
 #define set_cpu_call_rcu_data		urcu_compat_wrap_set_cpu_call_rcu_data
+#else
+/* Native mode: the per-CPU workers created here are known (stall reports). */
+#undef create_all_cpu_call_rcu_data
+#define create_all_cpu_call_rcu_data	urcu_compat_wrap_create_all_cpu_call_rcu_data
 #endif
 
 /*
@@ -331,6 +373,12 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 #define call_rcu_data_free		urcu_compat_wrap_call_rcu_data_free
 #undef free_all_cpu_call_rcu_data
 #define free_all_cpu_call_rcu_data	urcu_compat_wrap_free_all_cpu_call_rcu_data
+/*
+ * Workers created here are known to the library in both modes: the
+ * emulation waits for them, and the stall report names them.
+ */
+#undef create_call_rcu_data
+#define create_call_rcu_data		urcu_compat_wrap_create_call_rcu_data
 
 #endif /* URCU_COMPAT_BUILDING_LIBRARY */
 
