@@ -536,6 +536,7 @@ URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsi
 	pthread_mutex_lock(&emul_lock);
 	cds_list_add_tail(&w->node, &records);
 	pthread_mutex_unlock(&emul_lock);
+	watch_created_worker(w->crdp);
 	return w->crdp;
 }
 

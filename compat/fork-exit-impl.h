@@ -68,6 +68,7 @@ static void atfork_child(void)
 	stops_reset();
 	init_mutex(&probe_lock);
 	init_cond(&probe_cond);
+	forget_early_watches();
 	mode_fork_child();
 	settle_conds();
 	CMM_STORE_SHARED(workers_lost_in_child, workers_at_fork || liburcu_has_workers());
@@ -128,6 +129,8 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	mode_init();
 	settle_conds();
 	probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
+	if (JOINING_RELEASE_HINT())
+		join_policy = JOIN_BY_LIBURCU;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	atexit(urcu_compat_exit);	/* without it, the destructor runs it */
 }

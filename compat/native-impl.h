@@ -127,6 +127,15 @@ static void mode_free_worker(struct call_rcu_data *crdp)
 	gated_call_rcu_data_free(crdp);	/* liburcu moves its callbacks */
 }
 
+URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
+								int cpu_affinity)
+{
+	struct call_rcu_data *crdp = create_call_rcu_data(flags, cpu_affinity);
+
+	watch_created_worker(crdp);
+	return crdp;
+}
+
 static void mode_free_all_cpu_workers(void)
 {
 	gated_free_all_cpu_call_rcu_data();

@@ -86,9 +86,11 @@
 #elif defined(_URCU_MB_H) || defined(RCU_MB)
 #define URCU_COMPAT_FLAVOR_NAME		"mb"
 #define URCU_COMPAT_FLAVOR_TAG		mb
+#define URCU_COMPAT_FLAVOR_IS_MB	1
 #else
 #define URCU_COMPAT_FLAVOR_NAME		"memb"
 #define URCU_COMPAT_FLAVOR_TAG		memb
+#define URCU_COMPAT_FLAVOR_IS_MEMB	1
 #endif
 #ifndef URCU_COMPAT_IS_QSBR
 #define URCU_COMPAT_IS_QSBR		0
@@ -159,12 +161,12 @@
 #define urcu_compat_wrap_get_call_rcu_data		URCU_COMPAT_SYM(wrap_get_call_rcu_data)
 #define urcu_compat_wrap_call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
 #define urcu_compat_wrap_free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
+#define urcu_compat_wrap_create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
 #if !URCU_COMPAT_NATIVE_BARRIER
 /* The emulation's: see urcu_compat_call_rcu() below. */
 #define urcu_compat_call_rcu_fast	URCU_COMPAT_SYM(route)
 #define urcu_compat_thread_has_worker	URCU_COMPAT_SYM(thread_worker)
 #define urcu_compat_call_rcu_slow	URCU_COMPAT_SYM(note_call_rcu)
-#define urcu_compat_wrap_create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
 #define urcu_compat_wrap_set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
 #define urcu_compat_wrap_set_cpu_call_rcu_data		URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)
 #endif
@@ -236,6 +238,8 @@ struct call_rcu_data *urcu_compat_wrap_get_default_call_rcu_data(void);
 struct call_rcu_data *urcu_compat_wrap_get_call_rcu_data(void);
 void urcu_compat_wrap_call_rcu_data_free(struct call_rcu_data *crdp);
 void urcu_compat_wrap_free_all_cpu_call_rcu_data(void);
+struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
+							   int cpu_affinity);
 
 #if !URCU_COMPAT_NATIVE_BARRIER
 /*
@@ -253,8 +257,6 @@ extern __thread int urcu_compat_thread_has_worker;
 void urcu_compat_call_rcu_slow(void);
 void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp);
 int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp);
-struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
-							   int cpu_affinity);
 #endif
 
 #ifdef __cplusplus
@@ -291,8 +293,6 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 
 #undef call_rcu
 #define call_rcu			urcu_compat_call_rcu
-#undef create_call_rcu_data
-#define create_call_rcu_data		urcu_compat_wrap_create_call_rcu_data
 #undef set_thread_call_rcu_data
 #define set_thread_call_rcu_data	urcu_compat_wrap_set_thread_call_rcu_data
 #undef set_cpu_call_rcu_data
@@ -322,6 +322,12 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 #define call_rcu_after_fork_parent	urcu_compat_wrap_call_rcu_after_fork_parent
 #undef call_rcu_after_fork_child
 #define call_rcu_after_fork_child	urcu_compat_wrap_call_rcu_after_fork_child
+/*
+ * A worker created through the header gets its exit watch planted at
+ * once, so that its stop costs no worker cycle of its own.
+ */
+#undef create_call_rcu_data
+#define create_call_rcu_data		urcu_compat_wrap_create_call_rcu_data
 /*
  * Frees pass the library's gate with the fork hooks: liburcu's
  * call_rcu_before_fork() would otherwise wait forever for a worker that
