@@ -167,6 +167,7 @@
 #define urcu_compat_call_rcu_fast	URCU_COMPAT_SYM(route)
 #define urcu_compat_thread_has_worker	URCU_COMPAT_SYM(thread_worker)
 #define urcu_compat_call_rcu_slow	URCU_COMPAT_SYM(note_call_rcu)
+#define urcu_compat_queued		URCU_COMPAT_SYM(queued)
 #define urcu_compat_wrap_set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
 #define urcu_compat_wrap_set_cpu_call_rcu_data		URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)
 #endif
@@ -255,6 +256,11 @@ struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
 extern int urcu_compat_call_rcu_fast;
 extern __thread int urcu_compat_thread_has_worker;
 void urcu_compat_call_rcu_slow(void);
+/*
+ * The queue mark (compat/emulation-impl.h): set after each call_rcu(),
+ * so that a stop or an exit can prove a queue empty.
+ */
+extern int urcu_compat_queued;
 void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp);
 int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp);
 #endif
@@ -289,6 +295,10 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 			 !urcu_compat_thread_has_worker))
 		urcu_compat_call_rcu_slow();
 	call_rcu(head, func);
+	/* After the enqueue, an atomic exchange: read the mark after it. */
+	cmm_smp_mb__after_uatomic_add();
+	if (!CMM_LOAD_SHARED(urcu_compat_queued))
+		CMM_STORE_SHARED(urcu_compat_queued, 1);
 }
 
 #undef call_rcu

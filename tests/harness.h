@@ -28,6 +28,14 @@ struct gate {
  */
 void gate_enter_and_wait(struct gate *g);
 
+struct call_rcu_data;
+
+/*
+ * A worker made by liburcu's create_call_rcu_data(0, -1) as code without
+ * urcu-compat.h calls it (without_header.c): the library never saw it.
+ */
+struct call_rcu_data *create_worker_without_header(void);
+
 /* ---------------------------------------------------------------- */
 /* pthread_join() interposer                                          */
 /* ---------------------------------------------------------------- */
