@@ -81,6 +81,16 @@ void hold_join_of(pthread_t tid, struct gate *g);
 /* CLOCK_MONOTONIC in milliseconds: printed, or a watchdog's deadline. */
 double harness_now_ms(void);
 
+/* The calling thread's kernel thread id. */
+pid_t harness_gettid(void);
+
+/*
+ * Return once the thread tid (of this process) is asleep in the kernel:
+ * blocked on a lock, a condition, a poll() or a join. Reads its state in
+ * /proc; 0, or -1 when /proc cannot tell.
+ */
+int harness_wait_asleep(pid_t tid);
+
 /*
  * cmocka group setup: register the main thread and create the default
  * worker. liburcu 0.7 - 0.13.2 never stop the default worker; created
