@@ -116,7 +116,7 @@ def main():
     version = a.liburcu_version or build_liburcu_version(a.builddir)
     old = version_tuple(version) < (0, 8)
     join = free_joins(version)
-    args = {'plain': [str(a.callbacks), '1' if join else '0'],
+    args = {'plain': [str(a.callbacks), '0' if join else '1'],
             'compat-native': [str(a.callbacks)], 'compat-emul': [str(a.callbacks)]}
     log('liburcu %s: call_rcu_data_free() %s; %d runs of each program, alternated'
         % (version, 'joins' if join else 'does not join', a.runs))
