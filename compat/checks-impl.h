@@ -102,6 +102,9 @@ static void enqueue_on(struct call_rcu_data *crdp, struct rcu_head *head,
 	set_thread_call_rcu_data(saved);
 }
 
+/* An early exit watch for a worker created through the header (worker-stop-impl.h). */
+static void watch_created_worker(struct call_rcu_data *crdp);
+
 static void warn_once(int *warned, const char *msg)
 {
 	if (!uatomic_xchg(warned, 1))

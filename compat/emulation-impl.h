@@ -68,6 +68,19 @@ static struct timespec gen_began[SLOTS];	/* when the generation in the slot star
 static unsigned long stall_need;
 static struct timespec stall_began;
 static int stall_known;
+/*
+ * The queue mark: what proves a worker's queue empty, so that its stop
+ * needs no drain and an exit no barrier. call_rcu() through the header
+ * sets it after its enqueue (urcu_compat_call_rcu() in the header); a
+ * barrier clears it, then queues its rendezvous. Once a worker's
+ * rendezvous ran, a mark still clear proves that no callback was queued
+ * behind it through the header: a caller whose enqueue comes after the
+ * rendezvous (later in the queue's atomic exchange) reads the mark after
+ * the clear, and sets it. One mark for all workers: a call to any worker
+ * costs the next stop its drain, never a lost callback.
+ */
+URCU_COMPAT_API int urcu_compat_queued;
+
 static struct worker_record default_record;	/* static: never freed */
 static struct worker_record spare_record;	/* lent to a free out of memory */
 URCU_COMPAT_API int urcu_compat_call_rcu_fast;
@@ -271,6 +284,9 @@ static int start_barrier(void)
 	slot = started % SLOTS;
 	mono_now(&gen_began[slot]);
 	uatomic_set(&outstanding[slot], 1);
+	/* The mark is clear before any rendezvous is queued (queue mark). */
+	CMM_STORE_SHARED(urcu_compat_queued, 0);
+	cmm_smp_mb();
 	cds_list_for_each_entry(w, &records, node) {
 		if (w->dying) {
 			if (w->drain_pending) {
@@ -555,6 +571,7 @@ URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsi
 	pthread_mutex_lock(&emul_lock);
 	cds_list_add_tail(&w->node, &records);
 	pthread_mutex_unlock(&emul_lock);
+	watch_created_worker(w->crdp);
 	return w->crdp;
 }
 
@@ -644,6 +661,27 @@ static void end_drain(void *free_id)
 		mode_saw_default_worker(get_default_call_rcu_data());
 }
 
+/*
+ * A worker the barriers cover until freed, whose queue is proven empty
+ * (the queue mark): the mark is clear and every rendezvous queued on it
+ * ran. It is marked dying, so
+ * that no barrier queues on it any more, and needs no drain: liburcu's
+ * free moves nothing. Under emul_lock.
+ */
+static int quiet_worker(struct call_rcu_data *crdp, void *free_id)
+{
+	struct worker_record *w = find_record(crdp);
+
+	if (!w || !w->keep_until_freed || uatomic_read(&w->rv_pending))
+		return 0;
+	cmm_smp_mb();	/* the rendezvous ran before the mark is read */
+	if (CMM_LOAD_SHARED(urcu_compat_queued))
+		return 0;
+	w->dying = 1;
+	w->freeing = free_id;
+	return 1;
+}
+
 /* Takes emul_lock, then passes the gate without it. */
 static void mode_free_worker(struct call_rcu_data *crdp)
 {
@@ -654,8 +692,10 @@ static void mode_free_worker(struct call_rcu_data *crdp)
 		return;
 	}
 	pthread_mutex_lock(&emul_lock);
-	start_drain(crdp, &free_id);
-	wait_drain(&free_id);
+	if (!quiet_worker(crdp, &free_id)) {
+		start_drain(crdp, &free_id);
+		wait_drain(&free_id);
+	}
 	pthread_mutex_unlock(&emul_lock);
 	gated_call_rcu_data_free(crdp);
 	end_drain(&free_id);
@@ -844,6 +884,28 @@ static struct call_rcu_data *mode_default_worker_at_exit(int *made)
 {
 	*made = 0;
 	return CMM_LOAD_SHARED(default_crdp);
+}
+
+/*
+ * Nothing was queued through the header since the last barrier began,
+ * and every barrier is done (the queue mark): an exit barrier would find
+ * nothing to wait for. Takes emul_lock.
+ */
+static int mode_nothing_queued(void)
+{
+	struct worker_record *w;
+	int quiet;
+
+	pthread_mutex_lock(&emul_lock);
+	quiet = started == completed;
+	cds_list_for_each_entry(w, &records, node)
+		if (w->rv_pending || w->drain_pending)
+			quiet = 0;
+	cmm_smp_mb();	/* the rendezvous ran before the mark is read */
+	if (CMM_LOAD_SHARED(urcu_compat_queued))
+		quiet = 0;
+	pthread_mutex_unlock(&emul_lock);
+	return quiet;
 }
 
 /* The emulation has no thread of its own. */

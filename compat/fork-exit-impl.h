@@ -68,6 +68,7 @@ static void atfork_child(void)
 	stops_reset();
 	init_mutex(&probe_lock);
 	init_cond(&probe_cond);
+	forget_early_watches();
 	mode_fork_child();
 	settle_conds();
 	CMM_STORE_SHARED(workers_lost_in_child, workers_at_fork || liburcu_has_workers());
@@ -129,6 +130,8 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	mode_init();
 	settle_conds();
 	probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
+	if (JOINING_RELEASE_HINT())
+		join_policy = JOIN_BY_LIBURCU;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	atexit(urcu_compat_exit);	/* without it, the destructor runs it */
 }
@@ -233,7 +236,8 @@ static void urcu_compat_exit(void)
 		keep_lost_default_worker();
 		return;
 	}
-	for (i = 0; i < count && !ret; i++)
+	/* An exit barrier that would not wait costs a worker cycle: skipped. */
+	for (i = 0; i < count && !ret && !mode_nothing_queued(); i++)
 		ret = urcu_compat_barrier_timeout(timeout_ms);
 	if (ret == -ETIMEDOUT)
 		stall_exit_line(timeout_ms);	/* URCU_COMPAT_DEBUG=stall */

@@ -76,6 +76,12 @@ static void mode_conds_fallback(const pthread_cond_t *fallback);
  */
 static struct call_rcu_data *mode_default_worker_at_exit(int *made);
 
+/*
+ * At exit: 1 when the mode can prove that every callback queued before
+ * the call has run (an exit barrier would not wait), else 0.
+ */
+static int mode_nothing_queued(void);
+
 /* At exit, after the exit barriers: let the mode's own threads go. */
 static void mode_exit(void);
 

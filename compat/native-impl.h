@@ -108,6 +108,12 @@ static int mode_barrier(const struct timespec *deadline, const struct timespec *
 	return ret;
 }
 
+/* liburcu's workers cannot be seen: an exit barrier always runs. */
+static int mode_nothing_queued(void)
+{
+	return 0;
+}
+
 /* Takes runner_lock; joins the helper thread after releasing it. */
 static void mode_exit(void)
 {

@@ -346,6 +346,7 @@ URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsi
 
 	if (crdp)
 		known_add(crdp);
+	watch_created_worker(crdp);
 	return crdp;
 }
 

@@ -20,10 +20,30 @@
  * if it does, the release does not join (proven); if not, it is taken as
  * joining, which can at worst leave a thread unjoined, never join one
  * twice.
+ *
+ * memb and mb need no probe where liburcu exports urcu_memb_exit or
+ * urcu_mb_exit: 0.12.5, 0.13.3 and later, which all join (0.12.4 and
+ * 0.13.2 export neither). The name can only ever say "joins"; without
+ * it, the probe decides. A weak reference: resolved by the dynamic
+ * linker when the liburcu in use has the name, whatever release the
+ * library was built on.
  */
 enum { JOIN_UNKNOWN, JOIN_BY_LIBURCU, JOIN_BY_US };
 /* 0.7's call_rcu_data_free() never joins; 0.8+ may. */
 static int join_policy = URCU_COMPAT_LIBURCU_HAS_BARRIER ? JOIN_UNKNOWN : JOIN_BY_US;
+#if URCU_COMPAT_LIBURCU_HAS_BARRIER
+#if defined(URCU_COMPAT_FLAVOR_IS_MEMB)
+extern void urcu_memb_exit(void) __attribute__((weak));
+#define JOINING_RELEASE_HINT()	(urcu_memb_exit != NULL)
+#elif defined(URCU_COMPAT_FLAVOR_IS_MB)
+extern void urcu_mb_exit(void) __attribute__((weak));
+#define JOINING_RELEASE_HINT()	(urcu_mb_exit != NULL)
+#else
+#define JOINING_RELEASE_HINT()	0	/* qsbr, signal, bp: the probe decides */
+#endif
+#else
+#define JOINING_RELEASE_HINT()	0	/* 0.7: never joins */
+#endif
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t probe_cond;
 static pthread_key_t probe_key;
@@ -31,14 +51,24 @@ static int probe_key_made;	/* pthread_key_create() succeeded */
 static int warned_not_stopped;
 
 /*
- * The watch a stop plants in the worker, shared by the stopping thread
- * and the worker's destructor: two references.
+ * The watch planted in a worker's thread (a thread-specific value whose
+ * destructor runs as the thread exits), shared by two of: the worker's
+ * destructor, the stopping thread, the list of early watches.
+ *
+ * A worker created through the header gets its watch at once (an early
+ * watch, listed until a stop takes it or the worker exits): planted by
+ * the worker's first batch, long before the stop, which then costs no
+ * worker cycle of its own. A stop of any other worker plants one first
+ * and waits for it (one worker cycle).
  */
 struct exit_watch {
 	struct rcu_head head;
 	struct call_rcu_data *crdp;
-	int refs, planted, probing, in_free, exited, free_returned_first;
+	struct exit_watch *next;	/* early watches, newest first */
+	int refs, planted, probing, in_free, exited, free_returned_first, listed;
 };
+
+static struct exit_watch *early_watches;	/* under probe_lock */
 
 /*
  * Lent to a stop out of memory (spare_watch.refs != 0: in use), so that
@@ -57,7 +87,26 @@ static void put_watch(struct exit_watch *p)	/* under probe_lock */
 		free(p);
 }
 
+/* Take p off the list of early watches; its reference passes to the caller. */
+static void unlist_watch(struct exit_watch *p)	/* under probe_lock */
+{
+	struct exit_watch **pp;
+
+	for (pp = &early_watches; *pp != p; pp = &(*pp)->next)
+		;
+	*pp = p->next;
+	p->listed = 0;
+}
+
 static void watch_destructor(void *arg);
+
+/* Make the thread-specific key if the constructor could not. Under probe_lock. */
+static int watch_key(void)
+{
+	if (!probe_key_made)
+		probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
+	return probe_key_made;
+}
 
 /*
  * A watch, or NULL without memory or a thread-specific key. Takes
@@ -71,9 +120,7 @@ static struct exit_watch *get_watch(void)
 	int key;
 
 	pthread_mutex_lock(&probe_lock);
-	if (!probe_key_made)	/* the constructor could not: try again */
-		probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
-	key = probe_key_made;
+	key = watch_key();
 	if (!p && key) {
 		/* Another stop has the spare until its worker exits: wait. */
 		deadline_in(&deadline, STOP_WAIT_MS);
@@ -109,6 +156,11 @@ static void watch_destructor(void *arg)
 	p->free_returned_first = !p->in_free;
 	p->exited = 1;
 	pthread_cond_broadcast(&probe_cond);
+	if (p->listed) {
+		/* Stopped without the library: drop the list's reference too. */
+		unlist_watch(p);
+		p->refs--;	/* never the last: the worker's is still held */
+	}
 	put_watch(p);
 	pthread_mutex_unlock(&probe_lock);
 }
@@ -129,29 +181,101 @@ static void plant_watch(struct rcu_head *head)
 }
 
 /*
+ * crdp was just created through the header: give it an early watch,
+ * unless stops need none (liburcu joins). Out of memory, its stop plants
+ * one. Takes probe_lock.
+ */
+static void watch_created_worker(struct call_rcu_data *crdp)
+{
+	struct exit_watch *p;
+
+	if (!crdp || uatomic_read(&join_policy) == JOIN_BY_LIBURCU)
+		return;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return;
+	p->crdp = crdp;
+	pthread_mutex_lock(&probe_lock);
+	if (!watch_key()) {
+		pthread_mutex_unlock(&probe_lock);
+		free(p);
+		return;
+	}
+	p->refs = 2;	/* the list's and the worker's */
+	p->listed = 1;
+	p->next = early_watches;
+	early_watches = p;
+	pthread_mutex_unlock(&probe_lock);
+	enqueue_on(crdp, &p->head, plant_watch);
+}
+
+/*
+ * The newest early watch of crdp, taken off the list (the caller holds
+ * the list's reference), or NULL. Under probe_lock.
+ */
+static struct exit_watch *take_early_watch(struct call_rcu_data *crdp)
+{
+	struct exit_watch *p;
+
+	for (p = early_watches; p; p = p->next)
+		if (p->crdp == crdp && !p->exited)
+			break;
+	if (p)
+		unlist_watch(p);
+	return p;
+}
+
+/* fork() child, the only thread: the workers of the early watches are gone. */
+static void forget_early_watches(void)
+{
+	struct exit_watch *p, *next;
+
+	for (p = early_watches; p; p = next) {
+		next = p->next;
+		free(p);
+	}
+	early_watches = NULL;
+}
+
+/*
  * Stop crdp; return 1 when this library must join its thread. The watch
  * also proves the thread exited before anyone joins it: a worker liburcu
  * does not stop (its default worker, when the library never saw it handed
  * out) is then left alone after STOP_WAIT_MS instead of joined forever.
+ * Where liburcu joins (known), the stop is liburcu's free alone.
  * Takes probe_lock, never across mode_free_worker().
  */
 static int stop_worker(struct call_rcu_data *crdp)
 {
-	struct exit_watch *p = get_watch();
+	struct exit_watch *p;
 	struct timespec deadline;
 	int join = 0, policy = uatomic_read(&join_policy);
 
 	/* The probe ends before the stop stops waiting for the worker. */
 	CAA_BUILD_BUG_ON(JOIN_PROBE_MS >= STOP_WAIT_MS);
-	if (!p) {
-		/* Cannot tell: never risk a join that would not return. */
+	pthread_mutex_lock(&probe_lock);
+	p = take_early_watch(crdp);
+	if (p && (policy == JOIN_BY_LIBURCU || p->planted < 0)) {
+		put_watch(p);	/* not needed, or it ran elsewhere */
+		p = NULL;
+	}
+	pthread_mutex_unlock(&probe_lock);
+	if (policy == JOIN_BY_LIBURCU) {
 		mode_free_worker(crdp);
 		return 0;
 	}
-	p->crdp = crdp;
-	p->probing = policy == JOIN_UNKNOWN;
-	enqueue_on(crdp, &p->head, plant_watch);
+	if (!p) {
+		p = get_watch();
+		if (!p) {
+			/* Cannot tell: never risk a join that would not return. */
+			mode_free_worker(crdp);
+			return 0;
+		}
+		p->crdp = crdp;
+		enqueue_on(crdp, &p->head, plant_watch);
+	}
 	pthread_mutex_lock(&probe_lock);
+	p->probing = policy == JOIN_UNKNOWN;
 	while (!p->planted)
 		pthread_cond_wait(&probe_cond, &probe_lock);
 	p->in_free = 1;

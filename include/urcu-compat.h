@@ -86,9 +86,11 @@
 #elif defined(_URCU_MB_H) || defined(RCU_MB)
 #define URCU_COMPAT_FLAVOR_NAME		"mb"
 #define URCU_COMPAT_FLAVOR_TAG		mb
+#define URCU_COMPAT_FLAVOR_IS_MB	1
 #else
 #define URCU_COMPAT_FLAVOR_NAME		"memb"
 #define URCU_COMPAT_FLAVOR_TAG		memb
+#define URCU_COMPAT_FLAVOR_IS_MEMB	1
 #endif
 #ifndef URCU_COMPAT_IS_QSBR
 #define URCU_COMPAT_IS_QSBR		0
@@ -166,6 +168,7 @@
 #define urcu_compat_call_rcu_fast	URCU_COMPAT_SYM(route)
 #define urcu_compat_thread_has_worker	URCU_COMPAT_SYM(thread_worker)
 #define urcu_compat_call_rcu_slow	URCU_COMPAT_SYM(note_call_rcu)
+#define urcu_compat_queued		URCU_COMPAT_SYM(queued)
 #define urcu_compat_wrap_set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
 #define urcu_compat_wrap_set_cpu_call_rcu_data		URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)
 #else
@@ -291,6 +294,11 @@ struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
 extern int urcu_compat_call_rcu_fast;
 extern __thread int urcu_compat_thread_has_worker;
 void urcu_compat_call_rcu_slow(void);
+/*
+ * The queue mark (compat/emulation-impl.h): set after each call_rcu(),
+ * so that a stop or an exit can prove a queue empty.
+ */
+extern int urcu_compat_queued;
 void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp);
 int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp);
 #else
@@ -327,6 +335,10 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 			 !urcu_compat_thread_has_worker))
 		urcu_compat_call_rcu_slow();
 	call_rcu(head, func);
+	/* After the enqueue, an atomic exchange: read the mark after it. */
+	cmm_smp_mb__after_uatomic_add();
+	if (!CMM_LOAD_SHARED(urcu_compat_queued))
+		CMM_STORE_SHARED(urcu_compat_queued, 1);
 }
 
 #undef call_rcu
@@ -375,7 +387,9 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 #define free_all_cpu_call_rcu_data	urcu_compat_wrap_free_all_cpu_call_rcu_data
 /*
  * Workers created here are known to the library in both modes: the
- * emulation waits for them, and the stall report names them.
+ * emulation waits for them, the stall report names them, and each gets
+ * its exit watch planted at once, so that its stop costs no worker cycle
+ * of its own.
  */
 #undef create_call_rcu_data
 #define create_call_rcu_data		urcu_compat_wrap_create_call_rcu_data

@@ -17,7 +17,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,6 +165,31 @@ void hold_join_of(pthread_t tid, struct gate *g)
 /* ---------------------------------------------------------------- */
 /* Clock, setup, teardown                                             */
 /* ---------------------------------------------------------------- */
+
+pid_t harness_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+int harness_wait_asleep(pid_t tid)
+{
+	char path[64], buf[256], *state;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", (long)tid);
+	for (;;) {
+		f = fopen(path, "r");
+		if (!f)
+			return -1;
+		state = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (!state || !state[1] || !state[2])
+			return -1;
+		if (state[2] == 'S' || state[2] == 'D')
+			return 0;
+		sched_yield();
+	}
+}
 
 double harness_now_ms(void)
 {

@@ -28,6 +28,14 @@ struct gate {
  */
 void gate_enter_and_wait(struct gate *g);
 
+struct call_rcu_data;
+
+/*
+ * A worker made by liburcu's create_call_rcu_data(0, -1) as code without
+ * urcu-compat.h calls it (without_header.c): the library never saw it.
+ */
+struct call_rcu_data *create_worker_without_header(void);
+
 /* ---------------------------------------------------------------- */
 /* pthread_join() interposer                                          */
 /* ---------------------------------------------------------------- */
@@ -72,6 +80,16 @@ void hold_join_of(pthread_t tid, struct gate *g);
 
 /* CLOCK_MONOTONIC in milliseconds: printed, or a watchdog's deadline. */
 double harness_now_ms(void);
+
+/* The calling thread's kernel thread id. */
+pid_t harness_gettid(void);
+
+/*
+ * Return once the thread tid (of this process) is asleep in the kernel:
+ * blocked on a lock, a condition, a poll() or a join. Reads its state in
+ * /proc; 0, or -1 when /proc cannot tell.
+ */
+int harness_wait_asleep(pid_t tid);
 
 /*
  * cmocka group setup: register the main thread and create the default

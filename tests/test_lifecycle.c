@@ -230,6 +230,180 @@ static void test_free_from_many_threads_at_once(void **state)
 }
 
 /*
+ * Callbacks that count where they ran: on the worker under test, or
+ * elsewhere (liburcu moved them to its default worker).
+ */
+static pthread_t where_worker;
+static unsigned long where_total, where_on_worker;
+
+static void where_cb(struct rcu_head *head)
+{
+	if (pthread_equal(pthread_self(), where_worker))
+		uatomic_inc(&where_on_worker);
+	uatomic_inc(&where_total);
+	free(head);
+}
+
+static void queue_where(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct rcu_head *head = calloc(1, sizeof(*head));
+
+		assert_non_null(head);
+		call_rcu(head, where_cb);
+	}
+}
+
+struct stopper {
+	struct call_rcu_data *crdp;
+	pid_t tid;
+	struct gate started;
+};
+
+static void *stopper_thread(void *arg)
+{
+	struct stopper *s = arg;
+
+	rcu_register_thread();
+	uatomic_set(&s->tid, harness_gettid());
+	gate_mark_entered(&s->started);
+	urcu_compat_call_rcu_data_free(s->crdp);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/*
+ * The stop of a worker that has callbacks queued after the last barrier,
+ * arriving while the worker is busy with a batch (blocked in a callback
+ * until the stopping thread sleeps: on the drain, or in liburcu's free).
+ * A stop that took the queue for empty lets liburcu stop the worker at
+ * the end of that batch and move the later callbacks to its default
+ * worker; the emulation runs them on the worker itself. Every release:
+ * one join, every callback run.
+ */
+static void test_free_of_busy_worker_with_callbacks_after_barrier(void **state)
+{
+	static struct gated busy;
+	struct stopper s;
+	struct call_rcu_data *crdp;
+	unsigned long passed = 0;
+	unsigned int mark;
+	pthread_t stopper;
+	int ret = JOIN_RUNNING;
+
+	(void)state;
+	crdp = create_call_rcu_data(0, -1);
+	assert_non_null(crdp);
+	where_worker = get_call_rcu_thread(crdp);
+	uatomic_set(&where_total, 0);
+	uatomic_set(&where_on_worker, 0);
+	set_thread_call_rcu_data(crdp);
+	queue_where(5);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&where_total), 5);
+	block_worker_on(&busy, &passed);	/* the worker is in a batch */
+	queue_where(10);			/* after the barrier, behind it */
+	set_thread_call_rcu_data(NULL);
+	synchronize_rcu();
+
+	memset(&s, 0, sizeof(s));
+	s.crdp = crdp;
+	gate_init(&s.started);
+	mark = join_mark();
+	assert_int_equal(pthread_create(&stopper, NULL, stopper_thread, &s), 0);
+	gate_wait_entered(&s.started);
+	test_offline();	/* QSBR: the worker's grace periods go on meanwhile */
+	ret = harness_wait_asleep(uatomic_read(&s.tid));
+	gate_open(&busy.gate);
+	pthread_join(stopper, NULL);
+	test_online();
+	assert_int_equal(ret, 0);
+	ret = JOIN_RUNNING;
+
+	assert_int_equal(joins_of_since(where_worker, mark, &ret), 1);
+	assert_int_equal(ret, 0);
+	assert_int_equal(uatomic_read(&passed), 1);
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&where_total), 15);
+	if (!URCU_COMPAT_NATIVE_BARRIER)	/* liburcu's free moves them otherwise */
+		assert_int_equal(uatomic_read(&where_on_worker), 15);
+}
+
+/*
+ * A stop right after a barrier with nothing queued since (the emulation
+ * proves the queue empty and skips its drain), then one with callbacks
+ * queued after the barrier, then barriers: one join each, nothing lost,
+ * nothing run elsewhere in the emulation.
+ */
+static void test_free_after_barrier_with_and_without_later_callbacks(void **state)
+{
+	struct call_rcu_data *crdp;
+	unsigned int mark;
+	int later, ret;
+
+	(void)state;
+	for (later = 0; later <= 1; later++) {
+		crdp = create_call_rcu_data(0, -1);
+		assert_non_null(crdp);
+		where_worker = get_call_rcu_thread(crdp);
+		uatomic_set(&where_total, 0);
+		uatomic_set(&where_on_worker, 0);
+		set_thread_call_rcu_data(crdp);
+		queue_where(10);
+		assert_int_equal(urcu_compat_barrier(), 0);
+		if (later)
+			queue_where(10);
+		set_thread_call_rcu_data(NULL);
+		synchronize_rcu();
+		mark = join_mark();
+		ret = JOIN_RUNNING;
+		urcu_compat_call_rcu_data_free(crdp);
+		assert_int_equal(joins_of_since(where_worker, mark, &ret), 1);
+		assert_int_equal(ret, 0);
+		assert_int_equal(joins_since(mark), 1);
+		assert_int_equal(urcu_compat_barrier(), 0);
+		assert_int_equal(uatomic_read(&where_total), 10 + 10 * later);
+		if (!URCU_COMPAT_NATIVE_BARRIER)
+			assert_int_equal(uatomic_read(&where_on_worker), 10 + 10 * later);
+	}
+}
+
+/*
+ * A worker made by code without the header: the library never saw it
+ * created, so its stop plants the exit watch itself. One join, nothing
+ * lost.
+ */
+static void test_free_of_worker_made_without_header(void **state)
+{
+	struct call_rcu_data *crdp;
+	unsigned long ran = 0;
+	unsigned int mark;
+	pthread_t tid;
+	int i, ret;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		crdp = create_worker_without_header();
+		assert_non_null(crdp);
+		tid = get_call_rcu_thread(crdp);
+		set_thread_call_rcu_data(crdp);
+		queue_counted(&ran);
+		set_thread_call_rcu_data(NULL);
+		synchronize_rcu();
+		mark = join_mark();
+		ret = JOIN_RUNNING;
+		urcu_compat_call_rcu_data_free(crdp);
+		assert_int_equal(joins_of_since(tid, mark, &ret), 1);
+		assert_int_equal(ret, 0);
+		assert_int_equal(joins_since(mark), 1);
+	}
+	assert_int_equal(urcu_compat_barrier(), 0);
+	assert_int_equal(uatomic_read(&ran), 2);
+}
+
+/*
  * NULL and the default worker: nothing happens, at once, as with
  * liburcu's call_rcu_data_free(), before and after the library found out
  * whether liburcu joins (the first real stop). The default worker's
@@ -421,6 +595,20 @@ static int scenario_exit_barriers_return(void)
 {
 	queue_for_exit();
 	return 0;	/* from main() */
+}
+
+/*
+ * A barrier, then exit: the chains' later links were queued by their
+ * worker after that barrier began, so the exit barriers still run.
+ */
+static int scenario_exit_after_barrier(void)
+{
+	rcu_register_thread();
+	queue_plain_and_chains();
+	if (urcu_compat_barrier())
+		return 12;
+	urcu_compat_set_exit_barriers(EXIT_REQUEUES + 1, GENEROUS_MS);
+	exit(0);
 }
 
 /* Exit barriers in a child forked with liburcu's handlers. */
@@ -880,6 +1068,7 @@ static const struct scenario scenarios[] = {
 	{ "free-default-seen-from-callback", scenario_free_default_seen_from_callback },
 	{ "exit-barriers", scenario_exit_barriers },
 	{ "exit-barriers-return", scenario_exit_barriers_return },
+	{ "exit-after-barrier", scenario_exit_after_barrier },
 	{ "exit-barriers-after-fork", scenario_exit_barriers_after_fork },
 	{ "exit-default", scenario_exit_default },
 	{ "exit-off-blocked", scenario_exit_off_blocked },
@@ -989,6 +1178,10 @@ static void test_exit_barriers_run_queued_and_chained_callbacks(void **state)
 	assert_int_equal(run_scenario("exit-barriers-return", &r), 0);
 	assert_int_equal(r.ran, 2 * EXIT_PLAIN);
 	assert_int_equal(r.chain_ran, 2 * EXIT_CHAINS * (EXIT_REQUEUES + 1));
+
+	assert_int_equal(run_scenario("exit-after-barrier", &r), 0);
+	assert_int_equal(r.ran, EXIT_PLAIN);
+	assert_int_equal(r.chain_ran, EXIT_CHAINS * (EXIT_REQUEUES + 1));
 }
 
 /* In a child of fork() with liburcu's handlers, exit barriers work too. */
@@ -1228,6 +1421,9 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_free_joins_each_worker_once),
 		cmocka_unit_test(test_free_from_many_threads_at_once),
+		cmocka_unit_test(test_free_of_busy_worker_with_callbacks_after_barrier),
+		cmocka_unit_test(test_free_after_barrier_with_and_without_later_callbacks),
+		cmocka_unit_test(test_free_of_worker_made_without_header),
 		cmocka_unit_test(test_free_ignores_null_and_default_worker),
 		cmocka_unit_test(test_free_in_child_with_handlers),
 		cmocka_unit_test(test_free_default_worker_seen_from_callback),

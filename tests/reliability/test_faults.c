@@ -19,6 +19,7 @@
 #include "../common.h"
 #include "fault.h"
 
+#include <dlfcn.h>
 #include <limits.h>
 
 
@@ -184,7 +185,8 @@ static int create_worker(unsigned int kinds, unsigned long nth)
  */
 static int stop_one(unsigned int kinds, unsigned long nth, int arm)
 {
-	struct call_rcu_data *crdp = create_call_rcu_data(0, -1);
+	/* Made without the header: its stop plants the exit watch. */
+	struct call_rcu_data *crdp = create_worker_without_header();
 	unsigned long ran = 0;
 	unsigned int mark;
 	pthread_t tid;
@@ -315,6 +317,18 @@ static unsigned int all_kinds(void)
 	return fault_alloc_works() ? FAULT_ALL : FAULT_ALL & ~FAULT_ALLOC;
 }
 
+/*
+ * liburcu exports the name that tells the library its free joins (memb
+ * and mb, 0.12.5, 0.13.3 and later): stops then plant no exit watch.
+ */
+static int liburcu_names_joining_release(void)
+{
+	const char *name = !strcmp(URCU_COMPAT_FLAVOR_NAME, "memb") ? "urcu_memb_exit" :
+			   !strcmp(URCU_COMPAT_FLAVOR_NAME, "mb") ? "urcu_mb_exit" : NULL;
+
+	return URCU_COMPAT_LIBURCU_HAS_BARRIER && name && dlsym(RTLD_DEFAULT, name);
+}
+
 /* Allocation failures to expect: none where valgrind allocates. */
 static int allocs_expected(void)
 {
@@ -373,7 +387,7 @@ static void test_faults_later_worker_stop(void **state)
 
 	(void)state;
 	n = every_n("later worker stop", 0, all_kinds(), later_stop);
-	if (allocs_expected())
+	if (allocs_expected() && !liburcu_names_joining_release())
 		assert_true(n >= 1);	/* the exit watch */
 }
 
