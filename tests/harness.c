@@ -43,6 +43,7 @@ void gate_enter_and_wait(struct gate *g)
 struct join_record {
 	pthread_t tid;
 	int ret;	/* JOIN_RUNNING until the join returned */
+	void *caller;	/* the join's return address */
 };
 
 static pthread_mutex_t join_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -78,6 +79,7 @@ int pthread_join(pthread_t tid, void **retval)
 	if (slot < JOIN_LOG_MAX) {
 		join_log[slot].tid = tid;
 		join_log[slot].ret = JOIN_RUNNING;
+		join_log[slot].caller = __builtin_return_address(0);
 	}
 	refuse = join_refuse_set && pthread_equal(tid, join_refused);
 	hold = join_hold && pthread_equal(tid, join_held) ? join_hold : NULL;
@@ -137,6 +139,30 @@ unsigned int joins_of_between(pthread_t tid, unsigned int mark, unsigned int end
 unsigned int joins_of_since(pthread_t tid, unsigned int mark, int *last_ret)
 {
 	return joins_of_between(tid, mark, UINT_MAX, last_ret);
+}
+
+/* liburcu's own code, not urcu-compat's: the object's file name says. */
+static int in_liburcu(void *addr)
+{
+	Dl_info info;
+	const char *base;
+
+	if (!dladdr(addr, &info) || !info.dli_fname)
+		return 0;
+	base = strrchr(info.dli_fname, '/');
+	base = base ? base + 1 : info.dli_fname;
+	return !strncmp(base, "liburcu", 7) && strncmp(base, "liburcu-compat", 14) != 0;
+}
+
+unsigned int joins_by_liburcu_since(unsigned int mark)
+{
+	unsigned int i, n = 0;
+
+	pthread_mutex_lock(&join_lock);
+	for (i = mark; i < join_calls && i < JOIN_LOG_MAX; i++)
+		n += in_liburcu(join_log[i].caller);
+	pthread_mutex_unlock(&join_lock);
+	return n;
 }
 
 void refuse_join_of(pthread_t tid)

@@ -64,6 +64,9 @@ unsigned int joins_of_between(pthread_t tid, unsigned int mark, unsigned int end
 /* joins_of_between() up to now. */
 unsigned int joins_of_since(pthread_t tid, unsigned int mark, int *last_ret);
 
+/* Joins made since mark by liburcu's own code (its call_rcu_data_free()). */
+unsigned int joins_by_liburcu_since(unsigned int mark);
+
 /*
  * A join of tid, a thread that never exits, is logged but not made (it
  * would never return): it returns EDEADLK until allow_all_joins().
