@@ -127,9 +127,28 @@ static void mode_free_worker(struct call_rcu_data *crdp)
 	gated_call_rcu_data_free(crdp);	/* liburcu moves its callbacks */
 }
 
+/* Takes fast_path_lock, then passes the gate. */
 static void mode_free_all_cpu_workers(void)
 {
+	cpu_detach_begin();
 	gated_free_all_cpu_call_rcu_data();
+	cpu_detach_end();
+}
+
+/* liburcu's rcu_barrier() covers every worker: nothing to note. */
+static void mode_route_to_default(void)
+{
+}
+
+/* Between cpu_detach_begin() and cpu_detach_end() (route-impl.h). */
+static int mode_detach_cpu_worker(int cpu)
+{
+	return set_cpu_call_rcu_data(cpu, NULL);
+}
+
+static struct call_rcu_data *mode_create_worker(void)
+{
+	return create_call_rcu_data(0, -1);
 }
 
 /* Takes runner_lock, held across fork(). */

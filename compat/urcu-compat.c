@@ -75,6 +75,7 @@
 
 #include "mode.h"
 #include "checks-impl.h"
+#include "route-impl.h"
 #include "emulation-impl.h"
 #include "native-impl.h"
 #include "worker-stop-impl.h"

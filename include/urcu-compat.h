@@ -159,14 +159,15 @@
 #define urcu_compat_wrap_get_call_rcu_data		URCU_COMPAT_SYM(wrap_get_call_rcu_data)
 #define urcu_compat_wrap_call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
 #define urcu_compat_wrap_free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
-#if !URCU_COMPAT_NATIVE_BARRIER
-/* The emulation's: see urcu_compat_call_rcu() below. */
+/* The call_rcu() route: see urcu_compat_call_rcu() below. */
 #define urcu_compat_call_rcu_fast	URCU_COMPAT_SYM(route)
 #define urcu_compat_thread_has_worker	URCU_COMPAT_SYM(thread_worker)
-#define urcu_compat_call_rcu_slow	URCU_COMPAT_SYM(note_call_rcu)
-#define urcu_compat_wrap_create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
+#define urcu_compat_call_rcu_route	URCU_COMPAT_SYM(call_rcu_route)
 #define urcu_compat_wrap_set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
 #define urcu_compat_wrap_set_cpu_call_rcu_data		URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)
+#if !URCU_COMPAT_NATIVE_BARRIER
+/* The emulation's: it keeps a record of every worker made through the header. */
+#define urcu_compat_wrap_create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
 #endif
 
 #ifdef __cplusplus
@@ -207,7 +208,9 @@ int urcu_compat_native_barrier(void);
  * urcu_compat_call_rcu_data_free - stop a worker, wait until its thread
  * has exited, release everything, on every release: joins the thread
  * where liburcu does not, and never joins it again where liburcu does.
- * NULL and the default worker are ignored, as by call_rcu_data_free().
+ * NULL and the default worker are ignored, as by call_rcu_data_free(),
+ * and so is the library's own worker (see call_rcu() below), which a
+ * callback running on it sees as its thread's.
  * The caller must have detached the worker from threads and CPUs and
  * waited for a grace period, as for call_rcu_data_free().
  */
@@ -237,22 +240,21 @@ struct call_rcu_data *urcu_compat_wrap_get_call_rcu_data(void);
 void urcu_compat_wrap_call_rcu_data_free(struct call_rcu_data *crdp);
 void urcu_compat_wrap_free_all_cpu_call_rcu_data(void);
 
-#if !URCU_COMPAT_NATIVE_BARRIER
 /*
- * The emulation's call_rcu() fast path (see urcu_compat_call_rcu()
- * below). urcu_compat_call_rcu_fast: URCU_COMPAT_FAST_* bits, set once
- * call_rcu() needs no more checks; urcu_compat_thread_has_worker: this
- * thread has a worker of its own; urcu_compat_call_rcu_slow(): finds where
- * this thread's call_rcu() goes and notes the default worker if it goes
- * there. Their exported names keep older words (see the map above).
+ * The call_rcu() route (see urcu_compat_call_rcu() below).
+ * urcu_compat_call_rcu_fast: URCU_COMPAT_FAST_* bits;
+ * urcu_compat_thread_has_worker: this thread has a worker of its own;
+ * urcu_compat_call_rcu_route(): call_rcu() for the other callers, which
+ * sends what would reach liburcu's default worker to the library's.
+ * Their exported names keep older words (see the map above).
  */
-#define URCU_COMPAT_FAST_DEFAULT_KNOWN	1	/* the default worker is known */
 #define URCU_COMPAT_FAST_CPU_WORKERS	2	/* every CPU has its worker */
 extern int urcu_compat_call_rcu_fast;
 extern __thread int urcu_compat_thread_has_worker;
-void urcu_compat_call_rcu_slow(void);
+void urcu_compat_call_rcu_route(struct rcu_head *head, void (*func)(struct rcu_head *head));
 void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp);
 int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp);
+#if !URCU_COMPAT_NATIVE_BARRIER
 struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
 							   int cpu_affinity);
 #endif
@@ -273,30 +275,34 @@ struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
 static int (*const urcu_compat_link_anchor)(void)
 	__attribute__((used, unused)) = urcu_compat_version;
 
-#if !URCU_COMPAT_NATIVE_BARRIER
 /*
- * call_rcu() as the application sees it: when it may reach the default
- * worker (no worker of the thread's own, not every CPU with its worker,
- * default worker not known yet), the library notes the default worker
- * first. Otherwise: a load or two and the call.
+ * call_rcu() as the application sees it. A thread with a worker of its
+ * own, or any thread once every CPU has its worker: liburcu's call_rcu(),
+ * after a load or two. Any other call goes through the library, which
+ * sends what liburcu would give to its default worker to the library's
+ * own worker, stopped and joined at exit on every release (liburcu 0.7 -
+ * 0.13.2 never stop their default worker).
  */
 static inline void urcu_compat_call_rcu(struct rcu_head *head,
 					void (*func)(struct rcu_head *head))
 {
-	if (caa_unlikely(!CMM_LOAD_SHARED(urcu_compat_call_rcu_fast) &&
-			 !urcu_compat_thread_has_worker))
-		urcu_compat_call_rcu_slow();
-	call_rcu(head, func);
+	if (caa_likely(urcu_compat_thread_has_worker ||
+		       (CMM_LOAD_SHARED(urcu_compat_call_rcu_fast) &
+			URCU_COMPAT_FAST_CPU_WORKERS)))
+		call_rcu(head, func);
+	else
+		urcu_compat_call_rcu_route(head, func);
 }
 
 #undef call_rcu
 #define call_rcu			urcu_compat_call_rcu
-#undef create_call_rcu_data
-#define create_call_rcu_data		urcu_compat_wrap_create_call_rcu_data
 #undef set_thread_call_rcu_data
 #define set_thread_call_rcu_data	urcu_compat_wrap_set_thread_call_rcu_data
 #undef set_cpu_call_rcu_data
 #define set_cpu_call_rcu_data		urcu_compat_wrap_set_cpu_call_rcu_data
+#if !URCU_COMPAT_NATIVE_BARRIER
+#undef create_call_rcu_data
+#define create_call_rcu_data		urcu_compat_wrap_create_call_rcu_data
 #endif
 
 /*
