@@ -100,7 +100,7 @@ URCU_COMPAT_API void urcu_compat_set_exit_barriers(unsigned int count, unsigned 
 }
 
 static void urcu_compat_exit(void);
-static void urcu_compat_atexit(void);
+static int exit_handler_registered;
 
 /*
  * Once loaded, the library stays until the process ends. After a
@@ -149,7 +149,8 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	settle_conds();
 	probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	atexit(urcu_compat_atexit);	/* without it, the destructor runs it */
+	/* Without it, the destructor runs urcu_compat_exit(). */
+	exit_handler_registered = !atexit(urcu_compat_exit);
 }
 
 /* Does nothing: queued and never run, it keeps a worker's queue non-empty. */
@@ -277,12 +278,13 @@ static void stop_lib_worker(struct call_rcu_data *crdp, unsigned int timeout_ms)
 }
 
 /*
- * Run by an atexit() handler, or by the destructor when there is none.
- * In a shared library the handler runs before every destructor of the
- * library and of liburcu. A static program runs its atexit() handlers
- * before every destructor too, and there liburcu's destructor, which may
- * free the default worker, runs before this library's: from the
- * destructor, the library's worker is left alone.
+ * Run by the destructor and by an atexit() handler, whichever comes
+ * first. In a shared library both run with its destructors, before
+ * liburcu's. A static program runs its atexit() handlers before every
+ * destructor, and there liburcu's destructor, which may free the default
+ * worker, runs before this library's: without the handler (atexit()
+ * failed), the library's worker is left alone there, and so it is
+ * everywhere.
  *
  * The route is closed first; then the exit barriers; then the library's
  * worker is stopped if they all completed. When one gave up or could not
@@ -290,8 +292,6 @@ static void stop_lib_worker(struct call_rcu_data *crdp, unsigned int timeout_ms)
  * fork() child without its workers), or none ran (turned off), the
  * worker is left as it is, like liburcu 0.7 - 0.13.2's default worker.
  */
-static int exit_from_atexit;
-
 static void urcu_compat_exit(void)
 {
 	static int done;
@@ -312,14 +312,8 @@ static void urcu_compat_exit(void)
 	mode_exit();
 	if (ret)
 		keep_default_worker();
-	else if (lib && count && exit_from_atexit)
+	else if (lib && count && exit_handler_registered)
 		stop_lib_worker(lib, timeout_ms);
-}
-
-static void urcu_compat_atexit(void)
-{
-	exit_from_atexit = 1;
-	urcu_compat_exit();
 }
 
 static void __attribute__((destructor)) urcu_compat_fini(void)

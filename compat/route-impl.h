@@ -33,11 +33,12 @@ URCU_COMPAT_API __thread int urcu_compat_thread_has_worker;
 #define ROUTE_LOST		2	/* fork() child before call_rcu_after_fork_child() */
 #define ROUTE_EXIT		4	/* urcu_compat_exit() started */
 #define ROUTE_FAILED		8	/* the worker could not be made */
+#define ROUTE_NOT_ASKED		16	/* urcu_compat_set_library_worker(1) not called */
 
 static pthread_mutex_t route_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct call_rcu_data *route_crdp;
 static struct call_rcu_data *lib_crdp;
-static int route_closed;
+static int route_closed = ROUTE_NOT_ASKED;
 
 /*
  * The library's worker, which only the library stops: a callback that runs
@@ -62,7 +63,10 @@ static void route_publish(void)
 	rcu_set_pointer(&route_crdp, route_closed ? NULL : lib_crdp);
 }
 
-/* Close (or reopen) the route for reason. Takes route_lock. */
+/*
+ * Close (or reopen) the route for reason. Once it is open again, calls
+ * stop going to liburcu's default worker directly. Takes route_lock.
+ */
 static void route_close(int reason, int close)
 {
 	pthread_mutex_lock(&route_lock);
@@ -70,8 +74,27 @@ static void route_close(int reason, int close)
 		route_closed |= reason;
 	else
 		route_closed &= ~reason;
+	if (!route_closed)
+		uatomic_and(&urcu_compat_call_rcu_fast, ~URCU_COMPAT_FAST_DEFAULT);
 	route_publish();
 	pthread_mutex_unlock(&route_lock);
+}
+
+/*
+ * The route is closed and the mode knows that calls go to liburcu's
+ * default worker: they may go there without the route. Takes route_lock.
+ */
+static void route_direct_to_default(void)
+{
+	pthread_mutex_lock(&route_lock);
+	if (route_closed)
+		uatomic_or(&urcu_compat_call_rcu_fast, URCU_COMPAT_FAST_DEFAULT);
+	pthread_mutex_unlock(&route_lock);
+}
+
+URCU_COMPAT_API void urcu_compat_set_library_worker(int on)
+{
+	route_close(ROUTE_NOT_ASKED, !on);
 }
 
 /*
@@ -218,10 +241,13 @@ static void fast_path_fork_child(void)
 	cpu_detaches = 0;
 }
 
-/* After call_rcu_after_fork_child(): liburcu dropped the per-CPU workers and this thread's own. */
+/*
+ * After call_rcu_after_fork_child(): liburcu dropped the per-CPU workers
+ * and this thread's own, and made a new default worker.
+ */
 static void fast_path_after_fork_child(void)
 {
-	uatomic_and(&urcu_compat_call_rcu_fast, ~URCU_COMPAT_FAST_CPU_WORKERS);
+	uatomic_set(&urcu_compat_call_rcu_fast, 0);
 	urcu_compat_thread_has_worker = 0;
 }
 
@@ -284,8 +310,9 @@ URCU_COMPAT_API void urcu_compat_call_rcu_route(struct rcu_head *head,
 		return;
 	}
 	rcu_read_unlock();
-	/* The route is closed: liburcu's default worker. */
+	/* The route is closed: liburcu's default worker, from now on directly. */
 	mode_route_to_default();
+	route_direct_to_default();
 	call_rcu(head, func);
 }
 

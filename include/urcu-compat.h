@@ -149,6 +149,7 @@
 #define urcu_compat_native_barrier	URCU_COMPAT_SYM(native_barrier)
 #define urcu_compat_call_rcu_data_free	URCU_COMPAT_SYM(call_rcu_data_free)
 #define urcu_compat_set_exit_barriers	URCU_COMPAT_SYM(set_exit_barriers)
+#define urcu_compat_set_library_worker	URCU_COMPAT_SYM(set_library_worker)
 #define urcu_compat_version		URCU_COMPAT_SYM(version)
 /* The library's rcu_barrier() and its stand-ins for liburcu's calls. */
 #define urcu_compat_rcu_barrier		URCU_COMPAT_SYM(rcu_barrier)
@@ -225,6 +226,19 @@ void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp);
 void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms);
 
 /*
+ * urcu_compat_set_library_worker - on (1): call_rcu() through this header,
+ * from a thread without a worker of its own on a CPU without a per-CPU
+ * worker, goes to a worker the library owns instead of liburcu's default
+ * worker; at exit, after the exit barriers, the library stops it and joins
+ * its thread exactly once, on every release (liburcu 0.7 - 0.13.2 never
+ * stop their default worker: a leak checker reports its thread). Those
+ * calls then cost more (see doc/api.md). Off (0, the default): liburcu's
+ * default worker. Call it at start-up, before the first call_rcu().
+ * While the exit barriers are off, calls go to liburcu's default worker.
+ */
+void urcu_compat_set_library_worker(int on);
+
+/*
  * urcu_compat_version - the version of the library in use at run time,
  * as URCU_COMPAT_VERSION: compare it with the header's URCU_COMPAT_VERSION.
  */
@@ -248,6 +262,7 @@ void urcu_compat_wrap_free_all_cpu_call_rcu_data(void);
  * sends what would reach liburcu's default worker to the library's.
  * Their exported names keep older words (see the map above).
  */
+#define URCU_COMPAT_FAST_DEFAULT	1	/* to liburcu's default worker, known */
 #define URCU_COMPAT_FAST_CPU_WORKERS	2	/* every CPU has its worker */
 extern int urcu_compat_call_rcu_fast;
 extern __thread int urcu_compat_thread_has_worker;
@@ -277,18 +292,17 @@ static int (*const urcu_compat_link_anchor)(void)
 
 /*
  * call_rcu() as the application sees it. A thread with a worker of its
- * own, or any thread once every CPU has its worker: liburcu's call_rcu(),
+ * own, any thread once every CPU has its worker, or once calls go to
+ * liburcu's default worker without the library's: liburcu's call_rcu(),
  * after a load or two. Any other call goes through the library, which
  * sends what liburcu would give to its default worker to the library's
- * own worker, stopped and joined at exit on every release (liburcu 0.7 -
- * 0.13.2 never stop their default worker).
+ * own worker (urcu_compat_set_library_worker()).
  */
 static inline void urcu_compat_call_rcu(struct rcu_head *head,
 					void (*func)(struct rcu_head *head))
 {
-	if (caa_likely(urcu_compat_thread_has_worker ||
-		       (CMM_LOAD_SHARED(urcu_compat_call_rcu_fast) &
-			URCU_COMPAT_FAST_CPU_WORKERS)))
+	if (caa_likely(CMM_LOAD_SHARED(urcu_compat_call_rcu_fast) ||
+		       urcu_compat_thread_has_worker))
 		call_rcu(head, func);
 	else
 		urcu_compat_call_rcu_route(head, func);
