@@ -12,8 +12,9 @@
  *
  * Everything is worked out from what liburcu's headers define:
  *   - liburcu 0.8 and newer have rcu_barrier(): liburcu's own barrier
- *     does the work, behind the library's misuse checks; nothing is put
- *     in front of call_rcu() or the read side.
+ *     does the work, behind the library's misuse checks; call_rcu()
+ *     costs a load or two more (see urcu_compat_call_rcu() below), and
+ *     nothing is put in front of the read side.
  *   - liburcu 0.7 has none: rcu_barrier() is provided by the library,
  *     built from one rendezvous callback per call_rcu worker. To know the
  *     workers, the header routes the call_rcu worker calls (create, free,
