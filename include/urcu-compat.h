@@ -291,8 +291,11 @@ struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
 static int (*const urcu_compat_link_anchor)(void)
 	__attribute__((used, unused)) = urcu_compat_version;
 
+#ifdef call_rcu
 /*
- * call_rcu() as the application sees it. A thread with a worker of its
+ * call_rcu() as the application sees it (liburcu's unprefixed name; code
+ * that calls the flavor's prefixed one, e.g. urcu_memb_call_rcu(), calls
+ * liburcu directly). A thread with a worker of its
  * own, any thread once every CPU has its worker, or once calls go to
  * liburcu's default worker without the library's: liburcu's call_rcu(),
  * after a load or two. Any other call goes through the library, which
@@ -311,6 +314,7 @@ static inline void urcu_compat_call_rcu(struct rcu_head *head,
 
 #undef call_rcu
 #define call_rcu			urcu_compat_call_rcu
+#endif
 #undef set_thread_call_rcu_data
 #define set_thread_call_rcu_data	urcu_compat_wrap_set_thread_call_rcu_data
 #undef set_cpu_call_rcu_data
