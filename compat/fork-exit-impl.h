@@ -241,10 +241,10 @@ static void keep_default_worker(void)
  * until queued). A marker queued now follows them all: once it ran within
  * timeout_ms, liburcu's free finds nothing to move to its default worker,
  * and the worker is stopped and its thread joined exactly once
- * (free_and_join(), the stop of urcu_compat_call_rcu_data_free()). A worker that does not run the
- * marker in time (stuck in a callback) is left alone. Only a callback
- * that another callback queued on it behind the marker and that never
- * returns could still hold the stop.
+ * (free_and_join(), the stop of urcu_compat_call_rcu_data_free()). A
+ * worker that does not run the marker in time (stuck in a callback) is
+ * left alone. Only a callback that another callback queued on it behind
+ * the marker and that never returns could still hold the stop.
  */
 static struct rcu_head exit_drain_head;
 static int exit_drained;
@@ -282,9 +282,10 @@ static void stop_lib_worker(struct call_rcu_data *crdp, unsigned int timeout_ms)
  * first. In a shared library both run with its destructors, before
  * liburcu's. A static program runs its atexit() handlers before every
  * destructor, and there liburcu's destructor, which may free the default
- * worker, runs before this library's: without the handler (atexit()
- * failed), the library's worker is left alone there, and so it is
- * everywhere.
+ * worker, runs before this library's. So the library's worker is stopped
+ * only where the handler was registered (atexit() can fail without
+ * memory): from the destructor of a static program, liburcu may be torn
+ * down already.
  *
  * The route is closed first; then the exit barriers; then the library's
  * worker is stopped if they all completed. When one gave up or could not
