@@ -568,6 +568,11 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		usage();
+#ifndef BENCH_PLAIN
+	/* The library's call_rcu worker (run.py --library-worker). */
+	if (getenv("BENCH_LIBRARY_WORKER"))
+		urcu_compat_set_library_worker(1);
+#endif
 	rcu_register_thread();
 	printf("mode %s\n", MODE_NAME);
 	fflush(stdout);

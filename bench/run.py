@@ -158,10 +158,15 @@ def main():
     ap.add_argument('--quick', action='store_true',
                     help='30 barriers, fewer repetitions elsewhere')
     ap.add_argument('--no-callgrind', action='store_true')
+    ap.add_argument('--library-worker', action='store_true',
+                    help='native and emulated call urcu_compat_set_library_worker(1) '
+                         '(BENCH_LIBRARY_WORKER=1 in their environment)')
     ap.add_argument('--conc-runs', type=int,
                     help='runs per mode of the concurrent callers '
                     '(default 30, 10 with --quick)')
     opt = ap.parse_args()
+    if opt.library_worker:
+        os.environ['BENCH_LIBRARY_WORKER'] = '1'    # bench-plain ignores it
 
     if opt.no_build:
         bins = dict((m, getattr(opt, m)) for m in MODES)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * emulation-impl.h - the emulation mode (liburcu 0.7, or forced): the barrier
- * built from rendezvous callbacks, the worker records it needs, the
- * call_rcu() fast path, and the frees that drain a worker first. Part of
- * urcu-compat.c (see the design there); implements mode.h.
+ * built from rendezvous callbacks, the worker records it needs, and the
+ * frees that drain a worker first. Part of urcu-compat.c (see the design
+ * there); implements mode.h.
  */
 #if !URCU_COMPAT_NATIVE_BARRIER
 /*
@@ -83,8 +83,6 @@ URCU_COMPAT_API int urcu_compat_queued;
 
 static struct worker_record default_record;	/* static: never freed */
 static struct worker_record spare_record;	/* lent to a free out of memory */
-URCU_COMPAT_API int urcu_compat_call_rcu_fast;
-URCU_COMPAT_API __thread int urcu_compat_thread_has_worker;
 
 /* Under emul_lock. */
 static int mode_may_have_workers(void)
@@ -377,123 +375,16 @@ static void mode_saw_default_worker(struct call_rcu_data *crdp)
 		stall_id_set(&default_record.id, crdp);
 	default_record.crdp = crdp;
 	pthread_mutex_unlock(&emul_lock);
-	uatomic_or(&urcu_compat_call_rcu_fast, URCU_COMPAT_FAST_DEFAULT_KNOWN);
-}
-
-/* Has every CPU its worker? Under the RCU read lock. */
-static int every_cpu_has_worker(void)
-{
-	long cpu;
-
-	for (cpu = 0; cpu < ncpus; cpu++)
-		if (!get_cpu_call_rcu_data((int)cpu))
-			return 0;
-	return ncpus > 0;
 }
 
 /*
- * The call_rcu() route (see the header). URCU_COMPAT_FAST_CPU_WORKERS may be
- * set only while every CPU has its worker. A detach of per-CPU workers
- * through the header counts itself in cpu_detaches and clears the bit,
- * under fast_path_lock, before it detaches anything, and stops counting only
- * once liburcu has detached them; urcu_compat_call_rcu_slow() sets the bit under
- * fast_path_lock, when no detach is counted and every CPU still has its
- * worker. So no interleaving leaves the bit set once a CPU lost its
- * worker through the header.
- *
- * fast_path_asked: some call_rcu() asked the library where it goes, so the
- * per-CPU route may be in use. A detach makes that CPU's calls go to the
- * default worker, including calls in flight that looked the worker up a
- * moment before: the default worker is noted then (see
- * cpu_detach_begin() and cpu_detach_end()).
+ * call_rcu() may reach liburcu's default worker: barriers must cover it.
+ * Takes emul_lock the first time.
  */
-static pthread_mutex_t fast_path_lock = PTHREAD_MUTEX_INITIALIZER;
-static int cpu_detaches, fast_path_asked;
-
-/* Takes fast_path_lock, then the RCU read lock. */
-static void set_fast_path_cpus(void)
+static void mode_route_to_default(void)
 {
-	pthread_mutex_lock(&fast_path_lock);
-	rcu_read_lock();
-	if (!cpu_detaches && every_cpu_has_worker())
-		uatomic_or(&urcu_compat_call_rcu_fast, URCU_COMPAT_FAST_CPU_WORKERS);
-	rcu_read_unlock();
-	pthread_mutex_unlock(&fast_path_lock);
-}
-
-/*
- * The per-CPU route may be in use and reach the default worker: note it.
- * No lock held: may take emul_lock.
- */
-static void note_default_if_asked(void)
-{
-	cmm_smp_mb();	/* the caller's stores come before the read of fast_path_asked */
-	if (uatomic_read(&fast_path_asked) && !CMM_LOAD_SHARED(default_crdp))
+	if (!CMM_LOAD_SHARED(default_crdp))
 		mode_saw_default_worker(get_default_call_rcu_data());
-}
-
-/* Takes fast_path_lock; no lock held. */
-static void cpu_detach_begin(void)
-{
-	pthread_mutex_lock(&fast_path_lock);
-	cpu_detaches++;
-	uatomic_and(&urcu_compat_call_rcu_fast, ~URCU_COMPAT_FAST_CPU_WORKERS);
-	pthread_mutex_unlock(&fast_path_lock);
-	/*
-	 * A call_rcu() that took the route bit (set after fast_path_asked)
-	 * before it was cleared may find its CPU's worker gone: the
-	 * default worker is known before any worker is detached.
-	 */
-	note_default_if_asked();
-}
-
-/* Takes fast_path_lock; no lock held. */
-static void cpu_detach_end(void)
-{
-	/*
-	 * A first call_rcu() racing the detach: it stored fast_path_asked before
-	 * it looked its CPU's worker up. Either it found it gone and noted
-	 * the default worker itself, or this sees fast_path_asked.
-	 */
-	note_default_if_asked();
-	pthread_mutex_lock(&fast_path_lock);
-	cpu_detaches--;
-	pthread_mutex_unlock(&fast_path_lock);
-}
-
-/*
- * call_rcu() from a thread with neither its own nor a per-CPU worker
- * goes to the default worker, creating it: note it.
- */
-URCU_COMPAT_API void urcu_compat_call_rcu_slow(void)
-{
-	struct call_rcu_data *crdp = NULL;
-	int cpu, all = 0;
-
-	if (get_thread_call_rcu_data()) {
-		urcu_compat_thread_has_worker = 1;
-		return;
-	}
-	if (!uatomic_read(&fast_path_asked))
-		uatomic_set(&fast_path_asked, 1);
-	cmm_smp_mb();	/* before the look-up: see cpu_detach_end() */
-	cpu = sched_getcpu();
-	rcu_read_lock();
-	if (cpu >= 0 && cpu < ncpus)
-		crdp = get_cpu_call_rcu_data(cpu);
-	if (crdp)
-		all = !CMM_LOAD_SHARED(cpu_detaches) && every_cpu_has_worker();
-	rcu_read_unlock();
-	if (!crdp)
-		mode_saw_default_worker(get_default_call_rcu_data());
-	else if (all)
-		set_fast_path_cpus();
-}
-
-URCU_COMPAT_API void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp)
-{
-	set_thread_call_rcu_data(crdp);
-	urcu_compat_thread_has_worker = crdp != NULL;
 }
 
 /*
@@ -538,17 +429,12 @@ static int detach_cpu_worker(int cpu, struct call_rcu_data **oldp)
 	return ret;
 }
 
-URCU_COMPAT_API int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp)
+/* Between cpu_detach_begin() and cpu_detach_end() (route-impl.h). */
+static int mode_detach_cpu_worker(int cpu)
 {
 	struct call_rcu_data *old;
-	int ret;
 
-	if (crdp)
-		return set_cpu_call_rcu_data(cpu, crdp);
-	cpu_detach_begin();
-	ret = detach_cpu_worker(cpu, &old);
-	cpu_detach_end();
-	return ret;
+	return detach_cpu_worker(cpu, &old);
 }
 
 URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
@@ -573,6 +459,12 @@ URCU_COMPAT_API struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsi
 	pthread_mutex_unlock(&emul_lock);
 	watch_created_worker(w->crdp);
 	return w->crdp;
+}
+
+/* The library's worker: one made through the header, which barriers cover. */
+static struct call_rcu_data *mode_create_worker(void)
+{
+	return urcu_compat_wrap_create_call_rcu_data(0, -1);
 }
 
 /*
@@ -774,8 +666,6 @@ static void mode_fork_child(void)
 {
 	init_mutex(&emul_lock);
 	init_emul_conds();
-	init_mutex(&fast_path_lock);
-	cpu_detaches = 0;
 }
 
 /*
@@ -805,9 +695,6 @@ static int mode_forget_workers(void)
 /* After liburcu's call_rcu_after_fork_child(): only a new default is left. */
 static void mode_after_fork_child(int had)
 {
-	/* liburcu dropped the per-CPU workers and this thread's own. */
-	uatomic_set(&urcu_compat_call_rcu_fast, 0);
-	urcu_compat_thread_has_worker = 0;
 	if (had)
 		mode_saw_default_worker(get_default_call_rcu_data());
 }

@@ -6,6 +6,10 @@
  * urcu-compat.c (see the design there).
  */
 
+/* The exit's drain of the library's worker ran (stop_lib_worker()). */
+static pthread_mutex_t exit_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t exit_cond;
+
 URCU_COMPAT_API void urcu_compat_wrap_call_rcu_before_fork(void)
 {
 	gate_enter(1);
@@ -24,9 +28,11 @@ URCU_COMPAT_API void urcu_compat_wrap_call_rcu_after_fork_child(void)
 
 	gate_leave(1);	/* reset by the atfork handler already */
 	had = mode_forget_workers();
-	call_rcu_after_fork_child();
+	call_rcu_after_fork_child();	/* frees the library's worker too */
+	fast_path_after_fork_child();
 	mode_after_fork_child(had);
 	CMM_STORE_SHARED(workers_lost_in_child, 0);
+	route_close(ROUTE_LOST, 0);	/* a new one is made when needed */
 }
 
 /* Takes the mode's lock, then probe_lock, held across fork(). */
@@ -58,6 +64,7 @@ static void settle_conds(void)
 	cond_failed = 0;
 	wait_clock = CLOCK_REALTIME;
 	probe_cond = fallback;
+	exit_cond = fallback;
 	mode_conds_fallback(&fallback);
 }
 
@@ -69,20 +76,32 @@ static void atfork_child(void)
 	init_mutex(&probe_lock);
 	init_cond(&probe_cond);
 	forget_early_watches();
+	init_mutex(&exit_lock);
+	init_cond(&exit_cond);
 	mode_fork_child();
 	settle_conds();
+	fast_path_fork_child();
 	CMM_STORE_SHARED(workers_lost_in_child, workers_at_fork || liburcu_has_workers());
+	route_fork_child(workers_lost_in_child);
 }
 
 static unsigned int exit_count = 1, exit_timeout_ms = 1000;
 
+/*
+ * With the exit barriers off, the library cannot know at exit that its
+ * worker has nothing left to run, so it never stops it: the route is
+ * closed meanwhile, and call_rcu() goes to liburcu's default worker, as
+ * without the library.
+ */
 URCU_COMPAT_API void urcu_compat_set_exit_barriers(unsigned int count, unsigned int timeout_ms)
 {
 	uatomic_set(&exit_count, count);
 	uatomic_set(&exit_timeout_ms, timeout_ms);
+	route_close(ROUTE_BARRIERS_OFF, count == 0);
 }
 
 static void urcu_compat_exit(void);
+static int exit_handler_registered;
 
 /*
  * Once loaded, the library stays until the process ends. After a
@@ -127,13 +146,15 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 		wait_clock = CLOCK_REALTIME;	/* the conditions' default */
 	init_cond(&probe_cond);
 	stall_init();
+	init_cond(&exit_cond);
 	mode_init();
 	settle_conds();
 	probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
 	if (JOINING_RELEASE_HINT())
 		join_policy = JOIN_BY_LIBURCU;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	atexit(urcu_compat_exit);	/* without it, the destructor runs it */
+	/* Without it, the destructor runs urcu_compat_exit(). */
+	exit_handler_registered = !atexit(urcu_compat_exit);
 }
 
 /* Does nothing: queued and never run, it keeps a worker's queue non-empty. */
@@ -217,21 +238,76 @@ static void keep_default_worker(void)
 }
 
 /*
+ * The library's worker at exit, the route closed and an exit barrier done:
+ * every call_rcu() that read the route before it closed has queued its
+ * callback (a barrier's rendezvous runs after a grace period that started
+ * after the route closed, and each of those calls holds the RCU read lock
+ * until queued). A marker queued now follows them all: once it ran within
+ * timeout_ms, liburcu's free finds nothing to move to its default worker,
+ * and the worker is stopped and its thread joined exactly once
+ * (free_and_join(), the stop of urcu_compat_call_rcu_data_free()). A
+ * worker that does not run the marker in time (stuck in a callback) is
+ * left alone. Only a callback that another callback queued on it behind
+ * the marker and that never returns could still hold the stop.
+ */
+static struct rcu_head exit_drain_head;
+static int exit_drained;
+
+static void exit_drain_cb(struct rcu_head *head)
+{
+	(void)head;
+	pthread_mutex_lock(&exit_lock);
+	exit_drained = 1;
+	pthread_cond_broadcast(&exit_cond);
+	pthread_mutex_unlock(&exit_lock);
+}
+
+/* Takes exit_lock, waits on exit_cond with it (offline for QSBR). */
+static void stop_lib_worker(struct call_rcu_data *crdp, unsigned int timeout_ms)
+{
+	struct timespec deadline;
+	int drained;
+
+	deadline_in(&deadline, timeout_ms);
+	enqueue_on(crdp, &exit_drain_head, exit_drain_cb);
+	pthread_mutex_lock(&exit_lock);
+	while (!exit_drained && !wait_offline(&exit_cond, &exit_lock, &deadline))
+		;
+	drained = exit_drained;
+	pthread_mutex_unlock(&exit_lock);
+	if (!drained)
+		return;
+	free_and_join(crdp);
+	route_forget_worker();
+}
+
+/*
  * Run by the destructor and by an atexit() handler, whichever comes
  * first. In a shared library both run with its destructors, before
  * liburcu's. A static program runs its atexit() handlers before every
  * destructor, and there liburcu's destructor, which may free the default
- * worker, runs before this library's.
+ * worker, runs before this library's. So the library's worker is stopped
+ * only where the handler was registered (atexit() can fail without
+ * memory): from the destructor of a static program, liburcu may be torn
+ * down already.
+ *
+ * The route is closed first; then the exit barriers; then the library's
+ * worker is stopped if they all completed. When one gave up or could not
+ * run (exit() from a callback or inside a read-side critical section, a
+ * fork() child without its workers), or none ran (turned off), the
+ * worker is left as it is, like liburcu 0.7 - 0.13.2's default worker.
  */
 static void urcu_compat_exit(void)
 {
 	static int done;
 	unsigned int i, count = uatomic_read(&exit_count);
 	unsigned int timeout_ms = uatomic_read(&exit_timeout_ms);
+	struct call_rcu_data *lib;
 	int ret = 0;
 
 	if (uatomic_xchg(&done, 1))
 		return;
+	lib = route_close_for_exit();
 	if (CMM_LOAD_SHARED(workers_lost_in_child)) {
 		keep_lost_default_worker();
 		return;
@@ -244,6 +320,8 @@ static void urcu_compat_exit(void)
 	mode_exit();
 	if (ret)
 		keep_default_worker();
+	else if (lib && count && exit_handler_registered)
+		stop_lib_worker(lib, timeout_ms);
 }
 
 static void __attribute__((destructor)) urcu_compat_fini(void)

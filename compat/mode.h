@@ -41,8 +41,30 @@ static void mode_saw_default_worker(struct call_rcu_data *crdp);
  */
 static void mode_free_worker(struct call_rcu_data *crdp);
 
-/* liburcu's free_all_cpu_call_rcu_data(), behind the gate, losing nothing. */
+/*
+ * liburcu's free_all_cpu_call_rcu_data(), behind the gate, losing nothing,
+ * between cpu_detach_begin() and cpu_detach_end() (route-impl.h).
+ */
 static void mode_free_all_cpu_workers(void);
+
+/*
+ * set_cpu_call_rcu_data(cpu, NULL), between cpu_detach_begin() and
+ * cpu_detach_end(), losing nothing: liburcu's return value.
+ */
+static int mode_detach_cpu_worker(int cpu);
+
+/*
+ * The library's worker: create_call_rcu_data(0, -1), one barriers cover;
+ * NULL if it cannot be made. Called under route_lock.
+ */
+static struct call_rcu_data *mode_create_worker(void);
+
+/*
+ * call_rcu() may reach liburcu's default worker (the route is closed, or
+ * a per-CPU worker is being detached): the emulation notes it, creating
+ * it, so that barriers cover it; native mode has nothing to do.
+ */
+static void mode_route_to_default(void);
 
 /*
  * Whether the process may have call_rcu workers, whose threads a fork()

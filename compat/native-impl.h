@@ -148,14 +148,37 @@ static void mode_free_worker(struct call_rcu_data *crdp)
 	known_free_end(&free_id);
 }
 
-/* Takes known_lock, not across liburcu's free. */
+/* Takes fast_path_lock, then known_lock (not across liburcu's free), then passes the gate. */
 static void mode_free_all_cpu_workers(void)
 {
 	int free_id;
 
+	cpu_detach_begin();
 	known_free_begin(NULL, &free_id);
 	gated_free_all_cpu_call_rcu_data();
 	known_free_end(&free_id);
+	cpu_detach_end();
+}
+
+/* liburcu's rcu_barrier() covers every worker: nothing to note. */
+static void mode_route_to_default(void)
+{
+}
+
+/* Between cpu_detach_begin() and cpu_detach_end() (route-impl.h). */
+static int mode_detach_cpu_worker(int cpu)
+{
+	return set_cpu_call_rcu_data(cpu, NULL);
+}
+
+/* The library's worker: known to the stall report like one made through the header. */
+static struct call_rcu_data *mode_create_worker(void)
+{
+	struct call_rcu_data *crdp = create_call_rcu_data(0, -1);
+
+	if (crdp)
+		known_add(crdp);
+	return crdp;
 }
 
 /* Takes runner_lock, then known_lock, both held across fork(). */

@@ -17,6 +17,8 @@
  *   checks-impl.h       clocks, misuse checks (-EDEADLK, -ESRCH), QSBR
  *                       offline, the gate between frees and fork hooks,
  *                       stops in progress, the barrier entry points
+ *   route-impl.h        where the header's call_rcu() goes, and the
+ *                       library's own call_rcu worker (both modes)
  *   emulation-impl.h    the mode for liburcu 0.7 (or forced)
  *   native-impl.h       the mode for liburcu 0.8+
  *   stall-impl.h        the stall report of a barrier that gave up, its
@@ -47,18 +49,38 @@
  * liburcu's barrier, has not run. The first rendezvous or probe that runs
  * on a worker notes its kernel tid.
  * A worker is stopped by urcu_compat_call_rcu_data_free()
- * (worker-stop-impl.h): stop_worker() plants an exit watch in the
- * worker, calls mode_free_worker() (emulation: drain, then liburcu's free;
- * native: liburcu's free), waits for the worker thread to exit, and the
- * caller joins it there only when liburcu does not (probed once).
+ * (worker-stop-impl.h). Where liburcu joins (memb, mb: it exports
+ * urcu_*_exit; otherwise probed once), the stop is liburcu's free alone.
+ * Elsewhere stop_worker() uses the worker's exit watch (planted when it
+ * was created through the header, else queued and waited for), calls
+ * mode_free_worker() (emulation: drain, unless the queue mark proves the
+ * queue empty, then liburcu's free; native: liburcu's free), waits for
+ * the worker thread to exit, and the caller joins it.
  * At fork (fork-exit-impl.h): liburcu's fork hooks, routed through the
  * header, pass the gate; the atfork handlers hold the mode's lock and
  * the probe lock across fork(), and the child makes its locks anew and
  * records whether it lost workers (then barriers return -ESRCH until
  * call_rcu_after_fork_child()).
+ * call_rcu() through the header (route-impl.h): liburcu's at once for a
+ * thread with its own worker or when every CPU has one; otherwise
+ * urcu_compat_call_rcu_route(). With urcu_compat_set_library_worker(1)
+ * it queues what liburcu would give to its default worker on the
+ * library's worker (made on first use; in the emulation a record with
+ * keep_until_freed, like any worker made through the header): the
+ * thread's call_rcu data is set for that one call and put back, under
+ * the RCU read lock held from the read of the route to the enqueue.
+ * Otherwise (and while the route is closed) it goes to liburcu's default
+ * worker, which the emulation notes first.
  * At exit (fork-exit-impl.h): urcu_compat_exit(), from atexit() or the
- * destructor, whichever runs first: the exit barriers, mode_exit(), and
- * when a barrier gave up, a callback that keeps the default worker.
+ * destructor, whichever runs first: the route closed, the exit barriers
+ * (none when the emulation's queue mark proves nothing queued),
+ * mode_exit(), and when a barrier gave up, a callback that keeps the
+ * default worker. When they all completed, the library's worker gets a
+ * marker (every call that read the route before it closed was queued
+ * before the barrier's rendezvous ran a grace period later); once the
+ * marker ran within the exit timeout the worker is stopped and joined
+ * once (free_and_join()). Otherwise, with the exit barriers off, in a
+ * fork() child (forgotten there), the worker is left alone.
  */
 #define _GNU_SOURCE
 #define _LGPL_SOURCE
@@ -88,6 +110,7 @@
 #include "mode.h"
 #include "checks-impl.h"
 #include "stall-impl.h"
+#include "route-impl.h"
 #include "emulation-impl.h"
 #include "native-impl.h"
 #include "worker-stop-impl.h"

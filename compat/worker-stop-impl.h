@@ -303,7 +303,8 @@ static int stop_worker(struct call_rcu_data *crdp)
 	return join;
 }
 
-URCU_COMPAT_API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
+/* urcu_compat_call_rcu_data_free(), also of the library's worker (at exit). */
+static void free_and_join(struct call_rcu_data *crdp)
 {
 	struct stop s;
 	pthread_t tid;
@@ -319,11 +320,19 @@ URCU_COMPAT_API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
 	stop_end(&s);
 }
 
+URCU_COMPAT_API void urcu_compat_call_rcu_data_free(struct call_rcu_data *crdp)
+{
+	if (!is_library_worker(crdp))
+		free_and_join(crdp);
+}
+
 /* The header's call_rcu_data_free(): a stop without the join. */
 URCU_COMPAT_API void urcu_compat_wrap_call_rcu_data_free(struct call_rcu_data *crdp)
 {
 	struct stop s;
 
+	if (is_library_worker(crdp))
+		return;
 	if (!crdp || is_default(crdp)) {
 		gated_call_rcu_data_free(crdp);	/* liburcu ignores them */
 		return;

@@ -12,8 +12,9 @@
  *
  * Everything is worked out from what liburcu's headers define:
  *   - liburcu 0.8 and newer have rcu_barrier(): liburcu's own barrier
- *     does the work, behind the library's misuse checks; nothing is put
- *     in front of call_rcu() or the read side.
+ *     does the work, behind the library's misuse checks; call_rcu()
+ *     costs a load or two more (see urcu_compat_call_rcu() below), and
+ *     nothing is put in front of the read side.
  *   - liburcu 0.7 has none: rcu_barrier() is provided by the library,
  *     built from one rendezvous callback per call_rcu worker. To know the
  *     workers, the header routes the call_rcu worker calls (create, free,
@@ -152,6 +153,7 @@
 #define urcu_compat_call_rcu_data_free	URCU_COMPAT_SYM(call_rcu_data_free)
 #define urcu_compat_set_exit_barriers	URCU_COMPAT_SYM(set_exit_barriers)
 #define urcu_compat_barrier_stalls	URCU_COMPAT_SYM(barrier_stalls)
+#define urcu_compat_set_library_worker	URCU_COMPAT_SYM(set_library_worker)
 #define urcu_compat_version		URCU_COMPAT_SYM(version)
 /* The library's rcu_barrier() and its stand-ins for liburcu's calls. */
 #define urcu_compat_rcu_barrier		URCU_COMPAT_SYM(rcu_barrier)
@@ -163,14 +165,15 @@
 #define urcu_compat_wrap_call_rcu_data_free		URCU_COMPAT_SYM(wrap_call_rcu_data_free)
 #define urcu_compat_wrap_free_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_free_all_cpu_call_rcu_data)
 #define urcu_compat_wrap_create_call_rcu_data		URCU_COMPAT_SYM(wrap_create_call_rcu_data)
-#if !URCU_COMPAT_NATIVE_BARRIER
-/* The emulation's: see urcu_compat_call_rcu() below. */
+/* The call_rcu() route: see urcu_compat_call_rcu() below. */
 #define urcu_compat_call_rcu_fast	URCU_COMPAT_SYM(route)
 #define urcu_compat_thread_has_worker	URCU_COMPAT_SYM(thread_worker)
-#define urcu_compat_call_rcu_slow	URCU_COMPAT_SYM(note_call_rcu)
-#define urcu_compat_queued		URCU_COMPAT_SYM(queued)
+#define urcu_compat_call_rcu_route	URCU_COMPAT_SYM(call_rcu_route)
 #define urcu_compat_wrap_set_thread_call_rcu_data	URCU_COMPAT_SYM(wrap_set_thread_call_rcu_data)
 #define urcu_compat_wrap_set_cpu_call_rcu_data		URCU_COMPAT_SYM(wrap_set_cpu_call_rcu_data)
+#if !URCU_COMPAT_NATIVE_BARRIER
+/* The emulation's queue mark: see urcu_compat_call_rcu() below. */
+#define urcu_compat_queued		URCU_COMPAT_SYM(queued)
 #else
 /* Native mode's: the per-CPU workers it knows of (stall reports). */
 #define urcu_compat_wrap_create_all_cpu_call_rcu_data	URCU_COMPAT_SYM(wrap_create_all_cpu_call_rcu_data)
@@ -214,7 +217,9 @@ int urcu_compat_native_barrier(void);
  * urcu_compat_call_rcu_data_free - stop a worker, wait until its thread
  * has exited, release everything, on every release: joins the thread
  * where liburcu does not, and never joins it again where liburcu does.
- * NULL and the default worker are ignored, as by call_rcu_data_free().
+ * NULL and the default worker are ignored, as by call_rcu_data_free(),
+ * and so is the library's own worker (see call_rcu() below), which a
+ * callback running on it sees as its thread's.
  * The caller must have detached the worker from threads and CPUs and
  * waited for a grace period, as for call_rcu_data_free().
  */
@@ -263,6 +268,19 @@ struct urcu_compat_stall {
 int urcu_compat_barrier_stalls(struct urcu_compat_stall *out, int max);
 
 /*
+ * urcu_compat_set_library_worker - on (1): call_rcu() through this header,
+ * from a thread without a worker of its own on a CPU without a per-CPU
+ * worker, goes to a worker the library owns instead of liburcu's default
+ * worker; at exit, after the exit barriers, the library stops it and joins
+ * its thread exactly once, on every release (liburcu 0.7 - 0.13.2 never
+ * stop their default worker: a leak checker reports its thread). Those
+ * calls then cost more (see doc/api.md). Off (0, the default): liburcu's
+ * default worker. Call it at start-up, before the first call_rcu().
+ * While the exit barriers are off, calls go to liburcu's default worker.
+ */
+void urcu_compat_set_library_worker(int on);
+
+/*
  * urcu_compat_version - the version of the library in use at run time,
  * as URCU_COMPAT_VERSION: compare it with the header's URCU_COMPAT_VERSION.
  */
@@ -280,27 +298,27 @@ void urcu_compat_wrap_free_all_cpu_call_rcu_data(void);
 struct call_rcu_data *urcu_compat_wrap_create_call_rcu_data(unsigned long flags,
 							   int cpu_affinity);
 
-#if !URCU_COMPAT_NATIVE_BARRIER
 /*
- * The emulation's call_rcu() fast path (see urcu_compat_call_rcu()
- * below). urcu_compat_call_rcu_fast: URCU_COMPAT_FAST_* bits, set once
- * call_rcu() needs no more checks; urcu_compat_thread_has_worker: this
- * thread has a worker of its own; urcu_compat_call_rcu_slow(): finds where
- * this thread's call_rcu() goes and notes the default worker if it goes
- * there. Their exported names keep older words (see the map above).
+ * The call_rcu() route (see urcu_compat_call_rcu() below).
+ * urcu_compat_call_rcu_fast: URCU_COMPAT_FAST_* bits;
+ * urcu_compat_thread_has_worker: this thread has a worker of its own;
+ * urcu_compat_call_rcu_route(): call_rcu() for the other callers, which
+ * sends what would reach liburcu's default worker to the library's.
+ * Their exported names keep older words (see the map above).
  */
-#define URCU_COMPAT_FAST_DEFAULT_KNOWN	1	/* the default worker is known */
+#define URCU_COMPAT_FAST_DEFAULT	1	/* to liburcu's default worker, known */
 #define URCU_COMPAT_FAST_CPU_WORKERS	2	/* every CPU has its worker */
 extern int urcu_compat_call_rcu_fast;
 extern __thread int urcu_compat_thread_has_worker;
-void urcu_compat_call_rcu_slow(void);
+void urcu_compat_call_rcu_route(struct rcu_head *head, void (*func)(struct rcu_head *head));
+void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp);
+int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp);
+#if !URCU_COMPAT_NATIVE_BARRIER
 /*
  * The queue mark (compat/emulation-impl.h): set after each call_rcu(),
  * so that a stop or an exit can prove a queue empty.
  */
 extern int urcu_compat_queued;
-void urcu_compat_wrap_set_thread_call_rcu_data(struct call_rcu_data *crdp);
-int urcu_compat_wrap_set_cpu_call_rcu_data(int cpu, struct call_rcu_data *crdp);
 #else
 int urcu_compat_wrap_create_all_cpu_call_rcu_data(unsigned long flags);
 #endif
@@ -321,33 +339,41 @@ int urcu_compat_wrap_create_all_cpu_call_rcu_data(unsigned long flags);
 static int (*const urcu_compat_link_anchor)(void)
 	__attribute__((used, unused)) = urcu_compat_version;
 
-#if !URCU_COMPAT_NATIVE_BARRIER
+#ifdef call_rcu
 /*
- * call_rcu() as the application sees it: when it may reach the default
- * worker (no worker of the thread's own, not every CPU with its worker,
- * default worker not known yet), the library notes the default worker
- * first. Otherwise: a load or two and the call.
+ * call_rcu() as the application sees it (liburcu's unprefixed name; code
+ * that calls the flavor's prefixed one, e.g. urcu_memb_call_rcu(), calls
+ * liburcu directly). A thread with a worker of its
+ * own, any thread once every CPU has its worker, or once calls go to
+ * liburcu's default worker without the library's: liburcu's call_rcu(),
+ * after a load or two. Any other call goes through the library, which
+ * sends what liburcu would give to its default worker to the library's
+ * own worker (urcu_compat_set_library_worker()).
  */
 static inline void urcu_compat_call_rcu(struct rcu_head *head,
 					void (*func)(struct rcu_head *head))
 {
-	if (caa_unlikely(!CMM_LOAD_SHARED(urcu_compat_call_rcu_fast) &&
-			 !urcu_compat_thread_has_worker))
-		urcu_compat_call_rcu_slow();
-	call_rcu(head, func);
+	if (caa_likely(CMM_LOAD_SHARED(urcu_compat_call_rcu_fast) ||
+		       urcu_compat_thread_has_worker))
+		call_rcu(head, func);
+	else
+		urcu_compat_call_rcu_route(head, func);
+#if !URCU_COMPAT_NATIVE_BARRIER
 	/* After the enqueue, an atomic exchange: read the mark after it. */
 	cmm_smp_mb__after_uatomic_add();
 	if (!CMM_LOAD_SHARED(urcu_compat_queued))
 		CMM_STORE_SHARED(urcu_compat_queued, 1);
+#endif
 }
 
 #undef call_rcu
 #define call_rcu			urcu_compat_call_rcu
+#endif
 #undef set_thread_call_rcu_data
 #define set_thread_call_rcu_data	urcu_compat_wrap_set_thread_call_rcu_data
 #undef set_cpu_call_rcu_data
 #define set_cpu_call_rcu_data		urcu_compat_wrap_set_cpu_call_rcu_data
-#else
+#if URCU_COMPAT_NATIVE_BARRIER
 /* Native mode: the per-CPU workers created here are known (stall reports). */
 #undef create_all_cpu_call_rcu_data
 #define create_all_cpu_call_rcu_data	urcu_compat_wrap_create_all_cpu_call_rcu_data

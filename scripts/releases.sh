@@ -31,7 +31,9 @@
 # names, then runs the C test programs of its build (test_barrier,
 # test_lifecycle, the reliability tests, the examples); valgrind and the
 # tests run by python (api, packaging, static analysis) stay in the main
-# run. Time limits are a fifth of the main run's, still several times
+# run, except test_exit_clean's own valgrind run of its exit program
+# (trixie's libc6-dbg gives valgrind the loader's symbols there). Time
+# limits are a fifth of the main run's, still several times
 # what each test takes: a test that hangs costs two minutes, not ten.
 #
 # How trixie's programs run: in a private mount namespace (unshare -m),
@@ -131,7 +133,10 @@ fetch()
 	for suite in bullseye trixie; do
 		case "$suite" in
 		bullseye) pkgs="liburcu6/bullseye liburcu-dev/bullseye"; root="$bullseye_root" ;;
-		trixie) pkgs="liburcu8t64/trixie liburcu-dev/trixie libc6/trixie"; root="$trixie_root" ;;
+		# libc6-dbg: the loader's symbols, without which valgrind
+		# (test_exit_clean runs its program under it) cannot start.
+		trixie) pkgs="liburcu8t64/trixie liburcu-dev/trixie libc6/trixie libc6-dbg/trixie"
+			root="$trixie_root" ;;
 		esac
 		mkdir -p "$apt_dir/debs/$suite" "$root"
 		# shellcheck disable=SC2086 # one word per package
@@ -296,11 +301,14 @@ EOF
 #!/bin/sh
 # Written by scripts/releases.sh: runs "\$@" on trixie's liburcu, loader
 # and libc (bind-mounted over the system's loader in a private mount
-# namespace, so that programs started by "\$@" use them too).
-exec $ns sh -c 'mount --bind "\$1" "\$2" || exit 125
-shift 2
+# namespace, so that programs started by "\$@" use them too), with
+# trixie's debug symbols in /usr/lib/debug for valgrind (mounted first:
+# mount itself runs on the system's loader).
+exec $ns sh -c '{ [ ! -d /usr/lib/debug ] || mount --bind "\$3" /usr/lib/debug; } &&
+mount --bind "\$1" "\$2" || exit 125
+shift 3
 LD_LIBRARY_PATH="$trixie_root/usr/lib/$multiarch" exec "\$@"' run-trixie \\
-	"$trixie_root/usr$loader" "$(readlink -f "$loader")" "\$@"
+	"$trixie_root/usr$loader" "$(readlink -f "$loader")" "$trixie_root/usr/lib/debug" "\$@"
 EOF
 	chmod +x "$top/run-bullseye" "$top/run-trixie"
 }
@@ -309,7 +317,8 @@ have_roots()
 {
 	[ -e "$bullseye_root/usr/lib/$multiarch/pkgconfig/liburcu.pc" ] &&
 		[ -e "$trixie_root/usr/lib/$multiarch/pkgconfig/liburcu.pc" ] &&
-		[ -e "$trixie_root/usr$loader" ]
+		[ -e "$trixie_root/usr$loader" ] &&
+		[ -d "$trixie_root/usr/lib/debug/.build-id" ]
 }
 
 pc_version()

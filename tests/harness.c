@@ -53,6 +53,7 @@ static pthread_t join_refused;	/* a thread that never exits: joining it hangs */
 static int join_refuse_set;
 static pthread_t join_held;	/* its join waits for join_hold to open */
 static struct gate *join_hold;
+static void (*join_observer)(pthread_t tid, int ret);
 
 #ifndef HARNESS_NO_JOIN_INTERPOSER
 static int (*real_join)(pthread_t, void **);
@@ -69,6 +70,7 @@ static void find_real_join(void)
 
 int pthread_join(pthread_t tid, void **retval)
 {
+	void (*observer)(pthread_t tid, int ret);
 	struct gate *hold;
 	unsigned int slot;
 	int refuse, ret;
@@ -95,10 +97,20 @@ int pthread_join(pthread_t tid, void **retval)
 	pthread_mutex_lock(&join_lock);
 	if (slot < JOIN_LOG_MAX)
 		join_log[slot].ret = ret;
+	observer = join_observer;
 	pthread_mutex_unlock(&join_lock);
+	if (observer)
+		observer(tid, ret);
 	return ret;
 }
 #endif
+
+void observe_joins(void (*fn)(pthread_t tid, int ret))
+{
+	pthread_mutex_lock(&join_lock);
+	join_observer = fn;
+	pthread_mutex_unlock(&join_lock);
+}
 
 unsigned int join_mark(void)
 {

@@ -77,6 +77,13 @@ void allow_all_joins(void);
 /* A join of tid, by anyone, enters g and waits there until g opens. */
 void hold_join_of(pthread_t tid, struct gate *g);
 
+/*
+ * fn(tid, ret) after every join has returned, in the joining thread, until
+ * observe_joins(NULL): for joins made where the log cannot be read any
+ * more (at exit, by liburcu's destructor).
+ */
+void observe_joins(void (*fn)(pthread_t tid, int ret));
+
 /* ---------------------------------------------------------------- */
 /* Clock, setup, teardown                                             */
 /* ---------------------------------------------------------------- */

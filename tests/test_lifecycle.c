@@ -871,6 +871,8 @@ static int scenario_free_default_seen_from_callback(void)
 	if (ret)
 		return ret;
 	gate_init(&grabbed_gate);
+	/* Exit barriers off: call_rcu() goes to liburcu's default worker. */
+	urcu_compat_set_exit_barriers(0, 0);
 	call_rcu(&grab_head, grab_cb);	/* to the default worker, created here */
 	gate_wait_entered(&grabbed_gate);
 	if (!grabbed)

@@ -51,14 +51,9 @@ SELECTORS = [
 
 def known_broken(selector, emul):
     """Combinations that do not compile yet, each a bug of the header: the
-    reason their errors must mention, or None.
-
-    The prefixed headers (0.11+) without liburcu's mapping declare no
-    call_rcu(), which the emulation's call_rcu() wrapper in the header
-    calls: forcing the emulation after them fails to compile.
-    """
-    if emul and selector.startswith('<urcu/'):
-        return 'call_rcu'
+    reason their errors must mention, or None. None left: the prefixed
+    headers (0.11+) without liburcu's mapping declare no call_rcu(), and
+    the header then defines no call_rcu() wrapper."""
     return None
 
 
