@@ -4,12 +4,12 @@
  * process (which, built against liburcu 0.8+ headers, settles whether
  * call_rcu_data_free() joins) against the later ones.
  *
- *   build-bench/bench/free-cost-native [stops]
+ *   build-bench/bench/free-cost-<flavor>-<mode> [stops]
  *
- * Against another liburcu, build it by hand with that release's flags.
+ * (memb-native, qsbr-emul, ...: the flavor comes from the build's
+ * URCU_COMPAT_FLAVOR_* define, through the header.)
  */
 #define _GNU_SOURCE
-#include <urcu.h>
 #include <urcu-compat.h>
 #include <stdio.h>
 #include <stdlib.h>
