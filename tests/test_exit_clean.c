@@ -380,19 +380,22 @@ static void test_default_route_exits_clean(void **state)
 		assert_clean_stop(&out);
 }
 
+#ifdef TEST_UNDER_VALGRIND
+/* Built only where valgrind was found and no sanitizer is in use. */
 static void test_default_route_exits_clean_under_valgrind(void **state)
 {
 	const char *valgrind = getenv("URCU_COMPAT_TEST_VALGRIND");
 	struct outcome out;
 
 	(void)state;
-	if (!valgrind || !*valgrind)
-		skip();
+	assert_non_null(valgrind);
+	assert_true(*valgrind != 0);
 	run_scenario("default-100", valgrind, &out);
 	/* 99: valgrind found an error, a leak among them. */
 	assert_exited(&out, 0);
 	assert_true(has_line(&out, "ALL\n"));
 }
+#endif
 
 /* exit() with the caller registered (QSBR: online): the same clean stop. */
 static void test_exit_while_registered(void **state)
@@ -624,7 +627,9 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_route_exits_clean),
+#ifdef TEST_UNDER_VALGRIND
 		cmocka_unit_test(test_default_route_exits_clean_under_valgrind),
+#endif
 		cmocka_unit_test(test_exit_while_registered),
 		cmocka_unit_test(test_exit_from_callback),
 		cmocka_unit_test(test_exit_in_read_side),
