@@ -218,23 +218,34 @@ static struct exit_watch *take_early_watch(struct call_rcu_data *crdp)
 	struct exit_watch *p;
 
 	for (p = early_watches; p; p = p->next)
-		if (p->crdp == crdp && !p->exited)
+		if (p->crdp && p->crdp == crdp && !p->exited)
 			break;
 	if (p)
 		unlist_watch(p);
 	return p;
 }
 
-/* fork() child, the only thread: the workers of the early watches are gone. */
+/*
+ * fork() child, the only thread: the workers of the early watches are
+ * gone. A watch not planted yet is still queued: liburcu's
+ * call_rcu_after_fork_child() moves it to the new default worker, where
+ * it runs, finds itself elsewhere and drops one reference. It stays
+ * listed, matching no worker (crdp NULL), and is never freed. The others
+ * are freed: no thread of the child holds them.
+ */
 static void forget_early_watches(void)
 {
-	struct exit_watch *p, *next;
+	struct exit_watch *p, **pp = &early_watches;
 
-	for (p = early_watches; p; p = next) {
-		next = p->next;
-		free(p);
+	while ((p = *pp) != NULL) {
+		if (!p->planted) {
+			p->crdp = NULL;
+			pp = &p->next;
+		} else {
+			*pp = p->next;
+			free(p);
+		}
 	}
-	early_watches = NULL;
 }
 
 /*

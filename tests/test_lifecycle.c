@@ -1299,6 +1299,50 @@ static void test_fork_child_without_handlers_exits(void **state)
 }
 
 /*
+ * In a child forked right after a worker was created through the header,
+ * its exit watch may still be queued: liburcu moves it to the child's
+ * default worker, where it runs. Nothing in the child may free it first
+ * (a double free, or a write to freed memory, under valgrind and ASan).
+ */
+static int child_after_fresh_worker(void *arg)
+{
+	struct call_rcu_data *crdp;
+	unsigned long ran = 0;
+
+	(void)arg;
+	if (urcu_compat_barrier())	/* runs what liburcu moved, the watch among it */
+		return 2;
+	crdp = create_call_rcu_data(0, -1);
+	if (!crdp)
+		return 3;
+	set_thread_call_rcu_data(crdp);
+	if (try_queue_counted(&ran, 5))
+		return 4;
+	set_thread_call_rcu_data(NULL);
+	synchronize_rcu();
+	urcu_compat_call_rcu_data_free(crdp);
+	if (urcu_compat_barrier() || uatomic_read(&ran) != 5)
+		return 5;
+	return 0;
+}
+
+static void test_fork_right_after_worker_created(void **state)
+{
+	struct call_rcu_data *crdp;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		crdp = create_call_rcu_data(0, -1);
+		assert_non_null(crdp);
+		assert_int_equal(run_in_child(child_after_fresh_worker, NULL, 0,
+					      CHILD_FORK_HOOKS | CHILD_EXITS), 0);
+		synchronize_rcu();
+		urcu_compat_call_rcu_data_free(crdp);
+	}
+}
+
+/*
  * A fork() before any RCU use (a daemon going to the background) loses
  * no worker: in that child barriers work and exit barriers run.
  */
@@ -1436,6 +1480,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_exit_barriers_default_setting),
 		cmocka_unit_test(test_exit_barriers_off),
 		cmocka_unit_test_teardown(test_fork_child_without_handlers_exits, open_gates),
+		cmocka_unit_test(test_fork_right_after_worker_created),
 		cmocka_unit_test(test_fork_before_any_rcu_use),
 		cmocka_unit_test(test_barrier_in_fork_child_of_cpu_workers),
 #if defined(_URCU_BP_H)
