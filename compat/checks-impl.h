@@ -102,8 +102,16 @@ static void enqueue_on(struct call_rcu_data *crdp, struct rcu_head *head,
 	set_thread_call_rcu_data(saved);
 }
 
-/* An early exit watch for a worker created through the header (worker-stop-impl.h). */
+/*
+ * An early exit watch for a worker created through the header, and (the
+ * emulation) its planting by the worker's first rendezvous
+ * (worker-stop-impl.h).
+ */
+struct exit_watch;
 static void watch_created_worker(struct call_rcu_data *crdp);
+#if !URCU_COMPAT_NATIVE_BARRIER
+static void watch_plant_here(struct exit_watch *p);
+#endif
 
 static void warn_once(int *warned, const char *msg)
 {

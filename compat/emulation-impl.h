@@ -31,6 +31,7 @@ struct worker_record {
 	struct call_rcu_data *crdp;	/* NULL once liburcu has freed it */
 	struct rendezvous rv[SLOTS];	/* one per barrier in flight */
 	struct rcu_head drain_head;	/* follows the callbacks of a freed worker */
+	struct exit_watch *watch;	/* planted by the first rendezvous, then NULL */
 	void *freeing;			/* free_id of the free in progress */
 	/*
 	 * Covered by every barrier until freed, not only while a CPU has
@@ -99,6 +100,18 @@ static struct worker_record *find_record(struct call_rcu_data *crdp)
 		if (w->crdp == crdp && !w->dying)
 			return w;
 	return NULL;
+}
+
+/* Takes emul_lock. */
+static void mode_watch_worker(struct call_rcu_data *crdp, struct exit_watch *p)
+{
+	struct worker_record *w;
+
+	pthread_mutex_lock(&emul_lock);
+	w = find_record(crdp);
+	if (w)
+		w->watch = p;	/* else its stop queues it */
+	pthread_mutex_unlock(&emul_lock);
 }
 
 static void init_emul_conds(void)
@@ -199,6 +212,10 @@ static void barrier_cb(struct rcu_head *head)
 		return;
 	}
 	stall_note_tid(&w->id);
+	if (caa_unlikely(w->watch != NULL)) {	/* the worker's first rendezvous */
+		watch_plant_here(w->watch);
+		w->watch = NULL;
+	}
 	cmm_smp_mb();	/* the reads of w above come first */
 	uatomic_and(&w->rv_pending, ~(1U << slot));
 	if (!uatomic_add_return(&outstanding[slot], -1)) {

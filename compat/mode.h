@@ -31,6 +31,14 @@ static int mode_barrier(const struct timespec *deadline, const struct timespec *
  */
 static int mode_stalls(struct urcu_compat_stall *out, int max);
 
+/*
+ * The emulation: crdp, just created through the header, gets the exit
+ * watch p, which its first rendezvous plants (watch_plant_here()). Native
+ * mode never calls it.
+ */
+struct exit_watch;
+static void mode_watch_worker(struct call_rcu_data *crdp, struct exit_watch *p);
+
 /* liburcu handed crdp out as its default worker (NULL: nothing to note). */
 static void mode_saw_default_worker(struct call_rcu_data *crdp);
 

@@ -132,6 +132,13 @@ static void mode_exit(void)
 }
 
 /* Takes known_lock. */
+/* Native mode queues each exit watch at the worker's creation. */
+static void mode_watch_worker(struct call_rcu_data *crdp, struct exit_watch *p)
+{
+	(void)crdp;
+	(void)p;
+}
+
 static void mode_saw_default_worker(struct call_rcu_data *crdp)
 {
 	CMM_STORE_SHARED(default_crdp, crdp);

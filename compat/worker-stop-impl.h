@@ -66,6 +66,7 @@ struct exit_watch {
 	struct call_rcu_data *crdp;
 	struct exit_watch *next;	/* early watches, newest first */
 	int refs, planted, probing, in_free, exited, free_returned_first, listed;
+	int queued;	/* plant_watch() queued on the worker */
 };
 
 static struct exit_watch *early_watches;	/* under probe_lock */
@@ -169,10 +170,15 @@ static void watch_destructor(void *arg)
 static void plant_watch(struct rcu_head *head)
 {
 	struct exit_watch *p = caa_container_of(head, struct exit_watch, head);
-	int mine = get_thread_call_rcu_data() == p->crdp &&
-		pthread_setspecific(probe_key, p) == 0;
+	int mine;
 
 	pthread_mutex_lock(&probe_lock);
+	if (p->planted) {	/* by the worker's first rendezvous meanwhile */
+		pthread_mutex_unlock(&probe_lock);
+		return;
+	}
+	mine = get_thread_call_rcu_data() == p->crdp &&
+		pthread_setspecific(probe_key, p) == 0;
 	p->planted = mine ? 1 : -1;
 	if (!mine)
 		put_watch(p);
@@ -180,10 +186,31 @@ static void plant_watch(struct rcu_head *head)
 	pthread_mutex_unlock(&probe_lock);
 }
 
+#if !URCU_COMPAT_NATIVE_BARRIER
+/*
+ * The emulation: from a rendezvous running in p's worker, its first.
+ * Takes probe_lock.
+ */
+static void watch_plant_here(struct exit_watch *p)
+{
+	pthread_mutex_lock(&probe_lock);
+	if (!p->planted && p->crdp && get_thread_call_rcu_data() == p->crdp &&
+	    pthread_setspecific(probe_key, p) == 0) {
+		p->planted = 1;
+		pthread_cond_broadcast(&probe_cond);
+	}
+	pthread_mutex_unlock(&probe_lock);
+}
+#endif
+
 /*
  * crdp was just created through the header: give it an early watch,
- * unless stops need none (liburcu joins). Out of memory, its stop plants
- * one. Takes probe_lock.
+ * unless stops need none (liburcu joins). Native mode queues it at once.
+ * The emulation has the worker's first rendezvous plant it
+ * (mode_watch_worker()): a callback queued at creation could still be
+ * queued at a fork(), and liburcu 0.7 crashes a child when it moves the
+ * queue of a worker the child lost. Without a barrier first, the stop
+ * queues it. Out of memory, the stop plants one. Takes probe_lock.
  */
 static void watch_created_worker(struct call_rcu_data *crdp)
 {
@@ -203,10 +230,14 @@ static void watch_created_worker(struct call_rcu_data *crdp)
 	}
 	p->refs = 2;	/* the list's and the worker's */
 	p->listed = 1;
+	p->queued = URCU_COMPAT_NATIVE_BARRIER;
 	p->next = early_watches;
 	early_watches = p;
 	pthread_mutex_unlock(&probe_lock);
-	enqueue_on(crdp, &p->head, plant_watch);
+	if (p->queued)
+		enqueue_on(crdp, &p->head, plant_watch);
+	else
+		mode_watch_worker(crdp, p);
 }
 
 /*
@@ -227,18 +258,18 @@ static struct exit_watch *take_early_watch(struct call_rcu_data *crdp)
 
 /*
  * fork() child, the only thread: the workers of the early watches are
- * gone. A watch not planted yet is still queued: liburcu's
- * call_rcu_after_fork_child() moves it to the new default worker, where
- * it runs, finds itself elsewhere and drops one reference. It stays
- * listed, matching no worker (crdp NULL), and is never freed. The others
- * are freed: no thread of the child holds them.
+ * gone. A watch queued but not planted yet is still in a queue:
+ * liburcu's call_rcu_after_fork_child() moves it to the new default
+ * worker, where it runs, finds itself elsewhere and drops one reference.
+ * It stays listed, matching no worker (crdp NULL), and is never freed.
+ * The others are freed: nothing of the child refers to them.
  */
 static void forget_early_watches(void)
 {
 	struct exit_watch *p, **pp = &early_watches;
 
 	while ((p = *pp) != NULL) {
-		if (!p->planted) {
+		if (p->queued && !p->planted) {
 			p->crdp = NULL;
 			pp = &p->next;
 		} else {
@@ -260,17 +291,22 @@ static int stop_worker(struct call_rcu_data *crdp)
 {
 	struct exit_watch *p;
 	struct timespec deadline;
-	int join = 0, policy = uatomic_read(&join_policy);
+	int join = 0, queue = 0, policy = uatomic_read(&join_policy);
 
 	/* The probe ends before the stop stops waiting for the worker. */
 	CAA_BUILD_BUG_ON(JOIN_PROBE_MS >= STOP_WAIT_MS);
+
 	pthread_mutex_lock(&probe_lock);
 	p = take_early_watch(crdp);
 	if (p && (policy == JOIN_BY_LIBURCU || p->planted < 0)) {
 		put_watch(p);	/* not needed, or it ran elsewhere */
 		p = NULL;
+	} else if (p && !p->planted && !p->queued) {
+		p->queued = queue = 1;	/* no rendezvous planted it */
 	}
 	pthread_mutex_unlock(&probe_lock);
+	if (queue)
+		enqueue_on(crdp, &p->head, plant_watch);
 	if (policy == JOIN_BY_LIBURCU) {
 		mode_free_worker(crdp);
 		return 0;
@@ -283,6 +319,7 @@ static int stop_worker(struct call_rcu_data *crdp)
 			return 0;
 		}
 		p->crdp = crdp;
+		p->queued = 1;
 		enqueue_on(crdp, &p->head, plant_watch);
 	}
 	pthread_mutex_lock(&probe_lock);
