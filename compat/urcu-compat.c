@@ -51,8 +51,10 @@
  * A worker is stopped by urcu_compat_call_rcu_data_free()
  * (worker-stop-impl.h). Where liburcu joins (memb, mb: it exports
  * urcu_*_exit; otherwise probed once), the stop is liburcu's free alone.
- * Elsewhere stop_worker() uses the worker's exit watch (planted when it
- * was created through the header, else queued and waited for), calls
+ * Elsewhere stop_worker() uses the worker's exit watch (for a worker
+ * created through the header: queued at creation in native mode, planted
+ * by its first rendezvous in the emulation; else queued and waited for),
+ * calls
  * mode_free_worker() (emulation: drain, unless the queue mark proves the
  * queue empty, then liburcu's free; native: liburcu's free), waits for
  * the worker thread to exit, and the caller joins it.
