@@ -54,10 +54,9 @@
  * Elsewhere stop_worker() uses the worker's exit watch (for a worker
  * created through the header: queued at creation in native mode, planted
  * by its first rendezvous in the emulation; else queued and waited for),
- * calls
- * mode_free_worker() (emulation: drain, unless the queue mark proves the
- * queue empty, then liburcu's free; native: liburcu's free), waits for
- * the worker thread to exit, and the caller joins it.
+ * calls mode_free_worker() (emulation: drain, unless the queue mark
+ * proves the queue empty, then liburcu's free; native: liburcu's free),
+ * waits for the worker thread to exit, and the caller joins it.
  * At fork (fork-exit-impl.h): liburcu's fork hooks, routed through the
  * header, pass the gate; the atfork handlers hold the mode's lock and
  * the probe lock across fork(), and the child makes its locks anew and
