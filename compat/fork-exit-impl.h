@@ -149,7 +149,7 @@ static void __attribute__((constructor)) urcu_compat_init(void)
 	init_cond(&exit_cond);
 	mode_init();
 	settle_conds();
-	probe_key_made = !pthread_key_create(&probe_key, watch_destructor);
+	watch_key();	/* the only thread: probe_lock not needed */
 	if (JOINING_RELEASE_HINT())
 		join_policy = JOIN_BY_LIBURCU;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);

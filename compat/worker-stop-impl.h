@@ -57,7 +57,8 @@ static int warned_not_stopped;
  *
  * A worker created through the header gets its watch at once (an early
  * watch, listed until a stop takes it or the worker exits): planted by
- * the worker's first batch, long before the stop, which then costs no
+ * the worker's first batch (native mode) or first rendezvous (the
+ * emulation), in general long before the stop, which then costs no
  * worker cycle of its own. A stop of any other worker plants one first
  * and waits for it (one worker cycle).
  */
