@@ -256,6 +256,31 @@ static void queue_where(int n)
 	}
 }
 
+/* A new worker for this thread, whose callbacks queue_where() counts. */
+static struct call_rcu_data *start_where_worker(void)
+{
+	struct call_rcu_data *crdp = create_call_rcu_data(0, -1);
+
+	assert_non_null(crdp);
+	where_worker = get_call_rcu_thread(crdp);
+	uatomic_set(&where_total, 0);
+	uatomic_set(&where_on_worker, 0);
+	set_thread_call_rcu_data(crdp);
+	return crdp;
+}
+
+/* Stop crdp: its thread tid joined once, successfully, and nothing else. */
+static void stop_expecting_one_join(struct call_rcu_data *crdp, pthread_t tid)
+{
+	unsigned int mark = join_mark();
+	int ret = JOIN_RUNNING;
+
+	urcu_compat_call_rcu_data_free(crdp);
+	assert_int_equal(joins_of_since(tid, mark, &ret), 1);
+	assert_int_equal(ret, 0);
+	assert_int_equal(joins_since(mark), 1);
+}
+
 struct stopper {
 	struct call_rcu_data *crdp;
 	pid_t tid;
@@ -294,12 +319,7 @@ static void test_free_of_busy_worker_with_callbacks_after_barrier(void **state)
 	int ret = JOIN_RUNNING;
 
 	(void)state;
-	crdp = create_call_rcu_data(0, -1);
-	assert_non_null(crdp);
-	where_worker = get_call_rcu_thread(crdp);
-	uatomic_set(&where_total, 0);
-	uatomic_set(&where_on_worker, 0);
-	set_thread_call_rcu_data(crdp);
+	crdp = start_where_worker();
 	queue_where(5);
 	assert_int_equal(urcu_compat_barrier(), 0);
 	assert_int_equal(uatomic_read(&where_total), 5);
@@ -340,29 +360,18 @@ static void test_free_of_busy_worker_with_callbacks_after_barrier(void **state)
 static void test_free_after_barrier_with_and_without_later_callbacks(void **state)
 {
 	struct call_rcu_data *crdp;
-	unsigned int mark;
-	int later, ret;
+	int later;
 
 	(void)state;
 	for (later = 0; later <= 1; later++) {
-		crdp = create_call_rcu_data(0, -1);
-		assert_non_null(crdp);
-		where_worker = get_call_rcu_thread(crdp);
-		uatomic_set(&where_total, 0);
-		uatomic_set(&where_on_worker, 0);
-		set_thread_call_rcu_data(crdp);
+		crdp = start_where_worker();
 		queue_where(10);
 		assert_int_equal(urcu_compat_barrier(), 0);
 		if (later)
 			queue_where(10);
 		set_thread_call_rcu_data(NULL);
 		synchronize_rcu();
-		mark = join_mark();
-		ret = JOIN_RUNNING;
-		urcu_compat_call_rcu_data_free(crdp);
-		assert_int_equal(joins_of_since(where_worker, mark, &ret), 1);
-		assert_int_equal(ret, 0);
-		assert_int_equal(joins_since(mark), 1);
+		stop_expecting_one_join(crdp, where_worker);
 		assert_int_equal(urcu_compat_barrier(), 0);
 		assert_int_equal(uatomic_read(&where_total), 10 + 10 * later);
 		if (!URCU_COMPAT_NATIVE_BARRIER)
@@ -379,9 +388,8 @@ static void test_free_of_worker_made_without_header(void **state)
 {
 	struct call_rcu_data *crdp;
 	unsigned long ran = 0;
-	unsigned int mark;
 	pthread_t tid;
-	int i, ret;
+	int i;
 
 	(void)state;
 	for (i = 0; i < 2; i++) {
@@ -392,12 +400,7 @@ static void test_free_of_worker_made_without_header(void **state)
 		queue_counted(&ran);
 		set_thread_call_rcu_data(NULL);
 		synchronize_rcu();
-		mark = join_mark();
-		ret = JOIN_RUNNING;
-		urcu_compat_call_rcu_data_free(crdp);
-		assert_int_equal(joins_of_since(tid, mark, &ret), 1);
-		assert_int_equal(ret, 0);
-		assert_int_equal(joins_since(mark), 1);
+		stop_expecting_one_join(crdp, tid);
 	}
 	assert_int_equal(urcu_compat_barrier(), 0);
 	assert_int_equal(uatomic_read(&ran), 2);
