@@ -8,6 +8,8 @@
  */
 #include "common.h"
 
+#include <sched.h>
+
 static void test_native_barrier_is_the_headers(void **state)
 {
 	(void)state;
@@ -204,6 +206,23 @@ static struct writer writers[WRITERS + 1];	/* last: the churn thread */
 static int race_stop;
 static unsigned long race_failures;
 
+/*
+ * A writer keeps at most MAX_BACKLOG callbacks waiting: where grace
+ * periods are slow (the signal flavor under valgrind), an unbounded
+ * writer queues until the machine runs out of memory.
+ */
+#define MAX_BACKLOG 1000
+
+static void wait_for_backlog(struct writer *w)
+{
+	while (uatomic_read(&w->queued) - uatomic_read(&w->ran) > MAX_BACKLOG &&
+	       !uatomic_read(&race_stop)) {
+		test_offline();
+		sched_yield();
+		test_online();
+	}
+}
+
 static void *writer_thread(void *p)
 {
 	struct writer *w = p;
@@ -218,6 +237,7 @@ static void *writer_thread(void *p)
 		queue_counted(&w->ran);
 		uatomic_inc(&w->queued);
 		test_quiescent();
+		wait_for_backlog(w);
 	}
 	if (own) {
 		set_thread_call_rcu_data(NULL);
