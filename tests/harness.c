@@ -13,7 +13,9 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,26 +374,103 @@ void harness_find_self(const char *argv0)
 	}
 }
 
-pid_t harness_spawn_self(const char *const *args, const char *env)
+/* Start argv (argv[0] a path) with env added to the environment. */
+static pid_t spawn(const char *const *argv, const char *env)
 {
-	const char *argv[8];
-	size_t i;
 	pid_t pid;
 
-	argv[0] = self_exe;
-	for (i = 0; args[i] && i < 6; i++)
-		argv[i + 1] = args[i];
-	argv[i + 1] = NULL;
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	if (pid == 0) {
 		if (env)
 			putenv((char *)env);
-		execv(self_exe, (char *const *)argv);
+		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t harness_spawn_self(const char *const *args, const char *env)
+{
+	const char *argv[8];
+	size_t i;
+
+	argv[0] = self_exe;
+	for (i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	return spawn(argv, env);
+}
+
+void harness_run_scenario(const char *name, const char *env, const char *valgrind,
+			  struct scenario_run *out)
+{
+	double deadline = harness_now_ms() + CHILD_WATCHDOG_S * 1000.0;
+	const char *args[] = { "--scenario", name, NULL, NULL };
+	const char *under_valgrind[] = {
+		valgrind, "--quiet", "--error-exitcode=99", "--leak-check=full",
+		"--show-leak-kinds=definite,indirect,possible",
+		"--errors-for-leak-kinds=definite,indirect,possible",
+		self_exe, "--scenario", name, NULL, NULL
+	};
+	struct pollfd pfd;
+	size_t len = 0;
+	char fdarg[16];
+	int fds[2], ret;
+	ssize_t n;
+	pid_t pid;
+
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(pipe(fds), 0);
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
+	args[2] = fdarg;
+	under_valgrind[9] = fdarg;
+	pid = valgrind ? spawn(under_valgrind, env) : harness_spawn_self(args, env);
+	assert_true(pid > 0);
+	close(fds[1]);
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	while (len < sizeof(out->lines) - 1) {
+		double left = deadline - harness_now_ms();
+
+		if (left <= 0) {
+			out->hung = 1;
+			break;
+		}
+		ret = poll(&pfd, 1, (int)left + 1);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		assert_true(ret >= 0);
+		if (ret == 0)
+			continue;
+		n = read(fds[0], out->lines + len, sizeof(out->lines) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* the process is gone */
+		len += (size_t)n;
+	}
+	close(fds[0]);
+	if (out->hung) {
+		printf("# scenario %s: still there after %d s, killed\n", name, CHILD_WATCHDOG_S);
+		kill(pid, SIGKILL);
+	}
+	out->status = harness_wait(pid);
+	printf("# %s%s (status %#x):\n%s", name, valgrind ? " under valgrind" : "",
+	       (unsigned int)out->status, out->lines);
+	assert_true(out->status != -1);
+}
+
+int scenario_count(const struct scenario_run *run, const char *text)
+{
+	const char *p;
+	int n = 0;
+
+	for (p = strstr(run->lines, text); p; p = strstr(p + 1, text))
+		n++;
+	return n;
 }
 
 int harness_wait(pid_t pid)

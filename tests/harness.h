@@ -155,6 +155,27 @@ pid_t harness_spawn_self(const char *const *args, const char *env);
 /* waitpid(), offline for online QSBR callers: the raw status, -1 on error. */
 int harness_wait(pid_t pid);
 
+/* What a scenario run (harness_run_scenario()) wrote, and how it ended. */
+struct scenario_run {
+	int hung;		/* still there at the watchdog: killed */
+	int status;		/* harness_wait()'s status, -1 if none */
+	char lines[8192];	/* all it wrote on its report descriptor */
+};
+
+/*
+ * Run the scenario name in a fresh copy of this executable, as
+ * "--scenario NAME FD", with env added as harness_spawn_self() does, and
+ * under valgrind (its path, with the suite's leak options) when valgrind
+ * is not NULL. Collect what it writes on FD until the whole process is
+ * gone (the last copy of FD closes with it), printed once it is; a
+ * process still there after CHILD_WATCHDOG_S is killed and marked hung.
+ */
+void harness_run_scenario(const char *name, const char *env, const char *valgrind,
+			  struct scenario_run *out);
+
+/* How many times text occurs in what a scenario run wrote. */
+int scenario_count(const struct scenario_run *run, const char *text);
+
 /* A scenario that a fresh copy runs, by name: its exit status. */
 struct scenario {
 	const char *name;

@@ -30,29 +30,13 @@
 #include "common.h"
 
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 
-/*
- * liburcu 0.7's signal flavor asserts at exit that no reader is still
- * registered, and its call_rcu workers are, so a process that used
- * call_rcu() aborts there; one stuck in a callback can never unregister.
- * rcu_read_ongoing is a macro from 0.8 on.
- */
-#if !URCU_COMPAT_IS_QSBR && !defined(_URCU_BP_H) && \
-	(defined(_URCU_SIGNAL_H) || defined(RCU_SIGNAL)) && !defined(rcu_read_ongoing)
-#define EXIT_ABORTS_IN_LIBURCU	1
-#else
-#define EXIT_ABORTS_IN_LIBURCU	0
-#endif
-
-/* The exit barrier's bound in the scenarios, and the watchdog. */
+/* The exit barrier's bound in the scenarios. */
 #define EXIT_BOUND_MS	200
-#define WATCHDOG_MS	30000
 
 /* ---------------------------------------------------------------- */
 /* "The rendezvous is queued"                                         */
@@ -253,107 +237,31 @@ static int scenario_main(const char *name, const char *fdarg)
 /* The test process                                                    */
 /* ---------------------------------------------------------------- */
 
-struct outcome {
-	int hung;	/* the watchdog fired */
-	int status;	/* waitpid() status */
-	char lines[256];
-};
-
-/*
- * Run a scenario; collect what it reports until it is gone (its end of
- * the pipe closes only when the whole process has exited).
- */
-static void run_scenario(const char *name, struct outcome *out)
-{
-	double deadline = harness_now_ms() + WATCHDOG_MS;
-	struct pollfd pfd;
-	size_t len = 0;
-	char fdarg[16];
-	const char *args[] = { "--scenario", name, fdarg, NULL };
-	int fds[2], ret;
-	ssize_t n;
-	pid_t pid;
-
-	memset(out, 0, sizeof(*out));
-	assert_int_equal(pipe(fds), 0);
-	snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	pid = harness_spawn_self(args, NULL);
-	assert_true(pid >= 0);
-	close(fds[1]);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		double left = deadline - harness_now_ms();
-
-		if (left <= 0) {
-			out->hung = 1;
-			break;
-		}
-		ret = poll(&pfd, 1, (int)left + 1);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		assert_true(ret >= 0);
-		if (ret == 0)
-			continue;
-		n = read(fds[0], out->lines + len, sizeof(out->lines) - 1 - len);
-		if (n <= 0)
-			break;	/* the process is gone */
-		len += (size_t)n;
-	}
-	close(fds[0]);
-	if (out->hung) {
-		printf("# scenario %s: still there after %d ms, killed\n", name, WATCHDOG_MS);
-		fflush(stdout);
-		kill(pid, SIGKILL);
-	}
-	assert_int_equal(waitpid(pid, &out->status, 0), pid);
-}
-
-static int reported(const struct outcome *out, const char *line)
-{
-	return strstr(out->lines, line) != NULL;
-}
-
-/* Gone by itself, with exit status 0 (or liburcu 0.7 signal's abort). */
-static void assert_exited_cleanly(const struct outcome *out)
-{
-	assert_false(out->hung);
-	if (EXIT_ABORTS_IN_LIBURCU && WIFSIGNALED(out->status)) {
-		printf("# liburcu 0.7 signal flavor: aborted at exit, "
-		       "with call_rcu workers still registered\n");
-		assert_int_equal(WTERMSIG(out->status), SIGABRT);
-		return;
-	}
-	assert_true(WIFEXITED(out->status));
-	assert_int_equal(WEXITSTATUS(out->status), 0);
-}
-
 /*
  * The exit barrier gives up behind a callback that never returns, taken
  * in the same batch as its rendezvous: the process still exits.
  */
 static void test_exit_barrier_gives_up_in_a_blocked_batch(void **state)
 {
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
-	run_scenario("blocked-in-exit-batch", &out);
+	harness_run_scenario("blocked-in-exit-batch", NULL, NULL, &out);
 	/* The race happened as built: X was let go, the worker took B. */
-	assert_true(reported(&out, "X\n"));
-	assert_true(reported(&out, "B\n"));
-	assert_exited_cleanly(&out);
+	assert_true(scenario_count(&out, "X\n"));
+	assert_true(scenario_count(&out, "B\n"));
+	assert_scenario_exited(&out, 0);
 }
 
 /* exit() from a callback of the default worker, nothing queued behind it. */
 static void test_exit_barrier_skipped_from_a_callback(void **state)
 {
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
-	run_scenario("exit-from-callback", &out);
-	assert_true(reported(&out, "B\n"));
-	assert_exited_cleanly(&out);
+	harness_run_scenario("exit-from-callback", NULL, NULL, &out);
+	assert_true(scenario_count(&out, "B\n"));
+	assert_scenario_exited(&out, 0);
 }
 
 /*
@@ -363,12 +271,12 @@ static void test_exit_barrier_skipped_from_a_callback(void **state)
  */
 static void test_exit_barrier_gives_up_without_a_default_worker(void **state)
 {
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
-	run_scenario("stuck-reader-no-default", &out);
-	assert_true(reported(&out, "B\n"));
-	assert_exited_cleanly(&out);
+	harness_run_scenario("stuck-reader-no-default", NULL, NULL, &out);
+	assert_true(scenario_count(&out, "B\n"));
+	assert_scenario_exited(&out, 0);
 }
 
 int main(int argc, char **argv)

@@ -23,20 +23,9 @@
 #include "common.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 
-/* liburcu 0.7's signal flavor aborts at exit once call_rcu() was used. */
-#if !URCU_COMPAT_IS_QSBR && !defined(_URCU_BP_H) && \
-	(defined(_URCU_SIGNAL_H) || defined(RCU_SIGNAL)) && !defined(rcu_read_ongoing)
-#define EXIT_ABORTS_IN_LIBURCU	1
-#else
-#define EXIT_ABORTS_IN_LIBURCU	0
-#endif
-
 #define CALLBACKS	100
-#define WATCHDOG_MS	120000
 
 /* ---------------------------------------------------------------- */
 /* Scenarios (in their own process: no cmocka, failures are exit codes) */
@@ -229,124 +218,6 @@ static int scenario_main(const char *name, const char *fdarg)
 /* The test process                                                    */
 /* ---------------------------------------------------------------- */
 
-struct outcome {
-	int hung;	/* the watchdog fired */
-	int status;	/* waitpid() status */
-	char lines[8192];
-};
-
-/*
- * Run a scenario, under valgrind when given; collect what it reports
- * until it is gone (its end of the pipe closes with the whole process).
- */
-static void run_scenario(const char *name, const char *valgrind, struct outcome *out)
-{
-	double deadline = harness_now_ms() + WATCHDOG_MS;
-	struct pollfd pfd;
-	size_t len = 0;
-	char fdarg[16];
-	int fds[2], ret;
-	ssize_t n;
-	pid_t pid;
-
-	memset(out, 0, sizeof(*out));
-	assert_int_equal(pipe(fds), 0);
-	snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	if (valgrind) {
-		const char *argv[] = {
-			valgrind, "--quiet", "--error-exitcode=99", "--leak-check=full",
-			"--show-leak-kinds=definite,indirect,possible",
-			"--errors-for-leak-kinds=definite,indirect,possible",
-			"/proc/self/exe", "--scenario", name, fdarg, NULL
-		};
-		char self[4096];
-		ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-		assert_true(l > 0);
-		self[l] = '\0';
-		argv[6] = self;
-		fflush(stdout);
-		fflush(stderr);
-		pid = fork();
-		if (pid == 0) {
-			execv(valgrind, (char *const *)argv);
-			_exit(127);
-		}
-	} else {
-		const char *args[] = { "--scenario", name, fdarg, NULL };
-
-		pid = harness_spawn_self(args, NULL);
-	}
-	assert_true(pid >= 0);
-	close(fds[1]);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		double left = deadline - harness_now_ms();
-
-		if (left <= 0) {
-			out->hung = 1;
-			break;
-		}
-		ret = poll(&pfd, 1, (int)left + 1);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		assert_true(ret >= 0);
-		if (ret == 0)
-			continue;
-		n = read(fds[0], out->lines + len, sizeof(out->lines) - 1 - len);
-		if (n <= 0)
-			break;	/* the process is gone */
-		len += (size_t)n;
-	}
-	close(fds[0]);
-	if (out->hung) {
-		printf("# scenario %s: still there after %d ms, killed\n", name, WATCHDOG_MS);
-		kill(pid, SIGKILL);
-	}
-	out->status = harness_wait(pid);
-	assert_true(out->status != -1);
-	printf("# %s%s:\n%s", name, valgrind ? " (valgrind)" : "", out->lines);
-}
-
-static int has_line(const struct outcome *out, const char *line)
-{
-	return strstr(out->lines, line) != NULL;
-}
-
-/* How many reported lines start with prefix. */
-static int count_lines(const struct outcome *out, const char *prefix)
-{
-	const char *p = out->lines;
-	size_t len = strlen(prefix);
-	int n = 0;
-
-	while (*p) {
-		if (!strncmp(p, prefix, len))
-			n++;
-		p = strchr(p, '\n');
-		if (!p)
-			break;
-		p++;
-	}
-	return n;
-}
-
-/* Gone by itself with status want (or liburcu 0.7 signal's abort at exit). */
-static void assert_exited(const struct outcome *out, int want)
-{
-	assert_false(out->hung);
-	if (EXIT_ABORTS_IN_LIBURCU && WIFSIGNALED(out->status) &&
-	    WTERMSIG(out->status) == SIGABRT) {
-		printf("# liburcu 0.7 signal flavor: aborted at exit, "
-		       "with call_rcu workers still registered\n");
-		return;
-	}
-	assert_true(WIFEXITED(out->status));
-	assert_int_equal(WEXITSTATUS(out->status), want);
-}
-
 /*
  * Every callback ran, on one thread, a worker's; the calling thread kept
  * no worker; besides it that worker's was the only thread (no default
@@ -354,28 +225,28 @@ static void assert_exited(const struct outcome *out, int want)
  * the library where liburcu does not join, by liburcu's free where it
  * does; no other join but the library's helper thread's (native).
  */
-static void assert_clean_stop(const struct outcome *out)
+static void assert_clean_stop(const struct scenario_run *out)
 {
-	assert_true(has_line(out, "ALL\n"));
-	assert_false(has_line(out, "MOVED\n"));
-	assert_false(has_line(out, "NO-WORKER\n"));
-	assert_true(has_line(out, "THREADS 2\n"));
-	assert_int_equal(count_lines(out, "J W "), 1);
-	assert_true(has_line(out, "J W 0\n"));
+	assert_true(scenario_count(out, "ALL\n"));
+	assert_false(scenario_count(out, "MOVED\n"));
+	assert_false(scenario_count(out, "NO-WORKER\n"));
+	assert_true(scenario_count(out, "THREADS 2\n"));
+	assert_int_equal(scenario_count(out, "J W "), 1);
+	assert_true(scenario_count(out, "J W 0\n"));
 	/* Native: the library's helper thread of the bounded exit barrier. */
-	assert_int_equal(count_lines(out, "J O "), URCU_COMPAT_NATIVE_BARRIER ? 1 : 0);
-	assert_false(has_line(out, "J O 3\n"));
+	assert_int_equal(scenario_count(out, "J O "), URCU_COMPAT_NATIVE_BARRIER ? 1 : 0);
+	assert_false(scenario_count(out, "J O 3\n"));
 }
 
 static void test_default_route_exits_clean(void **state)
 {
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
-	run_scenario("default-100", NULL, &out);
-	assert_exited(&out, 0);
+	harness_run_scenario("default-100", NULL, NULL, &out);
+	assert_scenario_exited(&out, 0);
 	if (EXIT_ABORTS_IN_LIBURCU)
-		assert_true(has_line(&out, "ALL\n"));
+		assert_true(scenario_count(&out, "ALL\n"));
 	else
 		assert_clean_stop(&out);
 }
@@ -385,28 +256,28 @@ static void test_default_route_exits_clean(void **state)
 static void test_default_route_exits_clean_under_valgrind(void **state)
 {
 	const char *valgrind = getenv("URCU_COMPAT_TEST_VALGRIND");
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
 	assert_non_null(valgrind);
 	assert_true(*valgrind != 0);
-	run_scenario("default-100", valgrind, &out);
+	harness_run_scenario("default-100", NULL, valgrind, &out);
 	/* 99: valgrind found an error, a leak among them. */
-	assert_exited(&out, 0);
-	assert_true(has_line(&out, "ALL\n"));
+	assert_scenario_exited(&out, 0);
+	assert_true(scenario_count(&out, "ALL\n"));
 }
 #endif
 
 /* exit() with the caller registered (QSBR: online): the same clean stop. */
 static void test_exit_while_registered(void **state)
 {
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
-	run_scenario("exit-online", NULL, &out);
-	assert_exited(&out, 0);
+	harness_run_scenario("exit-online", NULL, NULL, &out);
+	assert_scenario_exited(&out, 0);
 	if (EXIT_ABORTS_IN_LIBURCU)
-		assert_true(has_line(&out, "ALL\n"));
+		assert_true(scenario_count(&out, "ALL\n"));
 	else
 		assert_clean_stop(&out);
 }
@@ -414,13 +285,13 @@ static void test_exit_while_registered(void **state)
 /* exit() from a callback of the library's worker: ends, never joins it. */
 static void test_exit_from_callback(void **state)
 {
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
-	run_scenario("exit-from-callback", NULL, &out);
-	assert_true(has_line(&out, "EXITING\n"));
-	assert_exited(&out, 0);
-	assert_int_equal(count_lines(&out, "J W "), 0);
+	harness_run_scenario("exit-from-callback", NULL, NULL, &out);
+	assert_true(scenario_count(&out, "EXITING\n"));
+	assert_scenario_exited(&out, 0);
+	assert_int_equal(scenario_count(&out, "J W "), 0);
 }
 
 /*
@@ -430,17 +301,17 @@ static void test_exit_from_callback(void **state)
  */
 static void test_exit_in_read_side(void **state)
 {
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
-	run_scenario("exit-in-read-side", NULL, &out);
-	assert_exited(&out, 0);
+	harness_run_scenario("exit-in-read-side", NULL, NULL, &out);
+	assert_scenario_exited(&out, 0);
 	if (EXIT_ABORTS_IN_LIBURCU)
 		return;
 	if (URCU_COMPAT_IS_QSBR)
 		assert_clean_stop(&out);
 	else
-		assert_int_equal(count_lines(&out, "J W "), 0);
+		assert_int_equal(scenario_count(&out, "J W "), 0);
 }
 
 /*
@@ -450,26 +321,26 @@ static void test_exit_in_read_side(void **state)
  */
 static void test_exit_barriers_off(void **state)
 {
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
-	run_scenario("barriers-off", NULL, &out);
-	assert_exited(&out, 0);
-	assert_true(has_line(&out, "THREADS 2\n"));
-	assert_true(count_lines(&out, "J W ") <= 1);
-	assert_false(has_line(&out, "J W 3\n"));	/* ESRCH: a second join */
-	assert_false(has_line(&out, "MOVED\n"));
+	harness_run_scenario("barriers-off", NULL, NULL, &out);
+	assert_scenario_exited(&out, 0);
+	assert_true(scenario_count(&out, "THREADS 2\n"));
+	assert_true(scenario_count(&out, "J W ") <= 1);
+	assert_false(scenario_count(&out, "J W 3\n"));	/* ESRCH: a second join */
+	assert_false(scenario_count(&out, "MOVED\n"));
 }
 
 /* Exit barriers turned off after the worker got callbacks: left alone. */
 static void test_exit_barriers_off_later(void **state)
 {
-	struct outcome out;
+	struct scenario_run out;
 
 	(void)state;
-	run_scenario("barriers-off-later", NULL, &out);
-	assert_exited(&out, 0);
-	assert_int_equal(count_lines(&out, "J W "), 0);
+	harness_run_scenario("barriers-off-later", NULL, NULL, &out);
+	assert_scenario_exited(&out, 0);
+	assert_int_equal(scenario_count(&out, "J W "), 0);
 }
 
 /* ---------------------------------------------------------------- */

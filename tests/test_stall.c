@@ -17,7 +17,6 @@
  */
 #include "common.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 
@@ -304,14 +303,6 @@ static void test_report_names_paused_workers_and_not_in_a_child(void **state)
 
 #define EXIT_BOUND_MS	100
 
-/* liburcu 0.7's signal flavor aborts at exit once call_rcu() was used. */
-#if !URCU_COMPAT_IS_QSBR && !defined(_URCU_BP_H) && \
-	(defined(_URCU_SIGNAL_H) || defined(RCU_SIGNAL)) && !defined(rcu_read_ongoing)
-#define EXIT_ABORTS_IN_LIBURCU	1
-#else
-#define EXIT_ABORTS_IN_LIBURCU	0
-#endif
-
 /* The default worker blocked for good; exit with stderr on the pipe. */
 static int scenario_blocked_at_exit(void)
 {
@@ -340,65 +331,28 @@ static int scenario_main(const char *name, const char *fdarg)
 	return run_scenario_named(scenarios, sizeof(scenarios) / sizeof(scenarios[0]), name);
 }
 
-/* Run the scenario with env; its stderr, whole, in out. */
-static void run_blocked_at_exit(const char *env, char *out, size_t size)
+/* Run the scenario with env: its stderr, whole, in out->lines. */
+static void run_blocked_at_exit(const char *env, struct scenario_run *out)
 {
-	const char *args[] = { "--scenario", "blocked-at-exit", NULL, NULL };
-	char fdarg[16];
-	size_t len = 0;
-	int fds[2], status;
-	ssize_t n;
-	pid_t pid;
-
-	assert_int_equal(pipe(fds), 0);
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
-	args[2] = fdarg;
-	pid = harness_spawn_self(args, env);
-	assert_true(pid > 0);
-	close(fds[1]);
-	while (len < size - 1 && (n = read(fds[0], out + len, size - 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		assert_true(n > 0);
-		len += (size_t)n;
-	}
-	out[len] = '\0';
-	close(fds[0]);
-	status = harness_wait(pid);
-	printf("# child stderr:\n%s# status %#x\n", out, status);
-	if (EXIT_ABORTS_IN_LIBURCU && WIFSIGNALED(status)) {
-		assert_int_equal(WTERMSIG(status), SIGABRT);
-		return;
-	}
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
-static int count_lines_with(const char *text, const char *what)
-{
-	const char *p;
-	int n = 0;
-
-	for (p = strstr(text, what); p; p = strstr(p + 1, what))
-		n++;
-	return n;
+	harness_run_scenario("blocked-at-exit", env, NULL, out);
+	assert_scenario_exited(out, 0);
 }
 
 static void test_exit_stall_line_with_the_variable(void **state)
 {
-	char out[4096], expect[64];
+	struct scenario_run out;
+	char expect[64];
 	const char *line, *p;
 	long tid;
 
 	(void)state;
-	run_blocked_at_exit("URCU_COMPAT_DEBUG=other,stall", out, sizeof(out));
-	p = strstr(out, "blocked tid ");
+	run_blocked_at_exit("URCU_COMPAT_DEBUG=other,stall", &out);
+	p = strstr(out.lines, "blocked tid ");
 	assert_non_null(p);
 	tid = atol(p + strlen("blocked tid "));
 	assert_true(tid > 0);
-	assert_int_equal(count_lines_with(out, "urcu-compat: stall:"), 1);
-	line = strstr(out, "urcu-compat: stall:");
+	assert_int_equal(scenario_count(&out, "urcu-compat: stall:"), 1);
+	line = strstr(out.lines, "urcu-compat: stall:");
 	/* One worker: the default one, with the tid its callback saw. */
 	assert_non_null(strstr(line, "it waits for 1 worker: the default worker (thread "));
 	snprintf(expect, sizeof(expect), ", tid %ld, ", tid);
@@ -408,12 +362,12 @@ static void test_exit_stall_line_with_the_variable(void **state)
 
 static void test_exit_no_stall_line_without_the_variable(void **state)
 {
-	char out[4096];
+	struct scenario_run out;
 
 	(void)state;
-	run_blocked_at_exit("URCU_COMPAT_DEBUG=", out, sizeof(out));
-	assert_non_null(strstr(out, "blocked tid "));	/* the scenario ran */
-	assert_int_equal(count_lines_with(out, "urcu-compat: stall"), 0);
+	run_blocked_at_exit("URCU_COMPAT_DEBUG=", &out);
+	assert_true(scenario_count(&out, "blocked tid "));	/* the scenario ran */
+	assert_int_equal(scenario_count(&out, "urcu-compat: stall"), 0);
 }
 
 int main(int argc, char **argv)
