@@ -131,7 +131,6 @@ static void mode_exit(void)
 	}
 }
 
-/* Takes known_lock. */
 /* Native mode queues each exit watch at the worker's creation. */
 static void mode_watch_worker(struct call_rcu_data *crdp, struct exit_watch *p)
 {
@@ -139,6 +138,7 @@ static void mode_watch_worker(struct call_rcu_data *crdp, struct exit_watch *p)
 	(void)p;
 }
 
+/* Takes known_lock. */
 static void mode_saw_default_worker(struct call_rcu_data *crdp)
 {
 	CMM_STORE_SHARED(default_crdp, crdp);

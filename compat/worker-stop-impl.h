@@ -249,8 +249,9 @@ static struct exit_watch *take_early_watch(struct call_rcu_data *crdp)
 {
 	struct exit_watch *p;
 
+	/* A watch a fork child kept (crdp NULL) never matches: crdp is not NULL. */
 	for (p = early_watches; p; p = p->next)
-		if (p->crdp && p->crdp == crdp && !p->exited)
+		if (p->crdp == crdp && !p->exited)
 			break;
 	if (p)
 		unlist_watch(p);
